@@ -1,0 +1,5 @@
+import sys
+
+from attaudit.cli.main import main
+
+sys.exit(main())

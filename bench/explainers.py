@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40, help="SST-2 dev rows to explain (from the top)")
     ap.add_argument("--methods", default="attention,rollout,grad_attention,lrp,integrated_gradients,grad_input,attattr")
     ap.add_argument("--removal", default="mask", choices=["mask", "pad"])
+    ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = ap.parse_args()
@@ -39,7 +40,7 @@ def main() -> None:
     from bench.minilm_checkpoint import SST2, minilm_checkpoint
 
     t0 = time.perf_counter()
-    ckpt = minilm_checkpoint()
+    ckpt = args.model or minilm_checkpoint()
     loaded = load_classifier(ckpt)
     examples = load_examples(SST2 / "dev.tsv", limit=args.n)
     methods = args.methods.split(",")

@@ -15,16 +15,19 @@ SST2 = next((p / "shared" / "data" / "SST-2" for p in Path(__file__).resolve().p
              if (p / "shared" / "data" / "SST-2").is_dir()), Path("../shared/data/SST-2"))
 
 
-def minilm_checkpoint(*, steps: int = 200, seed: int = 0, batch_size: int = 32) -> Path:
+def minilm_checkpoint(*, seed: int = 0) -> Path:
+    ours = CACHE / f"heads-bench-minilm-sst2-s150-b16-seed{seed}"
+    if (ours / "model.safetensors").is_file():
+        return ours
     try:
         from attaudit.finetune import finetune_minilm
     except ImportError:
-        # the shared helper's cache (written by `python -m attaudit.finetune`), else train here
+        # the shared helper's cache (written by `python -m attaudit.finetune`), else ours
         done = sorted((CACHE / "models").glob("minilm-ft-*/attaudit_finetune.json"))
         if done:
             return done[0].parent
-        return _fallback(steps=steps, seed=seed, batch_size=batch_size)
-    return finetune_minilm(SST2 / "train.tsv", steps=steps, seed=seed, cache_dir=CACHE)
+        return _fallback(steps=150, seed=seed, batch_size=16)
+    return finetune_minilm(SST2 / "train.tsv", steps=200, seed=seed, cache_dir=CACHE)
 
 
 def _fallback(*, steps: int, seed: int, batch_size: int) -> Path:

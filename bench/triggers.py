@@ -8,7 +8,8 @@ Prints a table and writes bench/results/triggers.json:
 3. throughput: the same top-k triggers on the same dev rows, our batched evaluation vs
    TextAttack's Attacker running the exported recipe (dynamic-padding wrapper, and
    TextAttack's own HuggingFaceModelWrapper on fewer rows);
-4. TextAttack baselines (deepwordbug, pruthi, input-reduction, pwws) on the same dev rows as
+4. the universal-trigger baseline (Wallace et al. 2019, HotFlip) scored like our triggers, and
+   TextAttack baselines (deepwordbug, pruthi, input-reduction, pwws) on the same dev rows as
    our recipe through Attacker;
 5. keyword-reliance probes on dev.
 
@@ -106,6 +107,18 @@ def main() -> int:
     report = evaluate_triggers(loaded.model, loaded.tokenizer, dev, top, keep_flipped=5)
     result["dev_attack"] = {**report.to_json(), "wall_seconds": time.perf_counter() - t0}
 
+    # Universal-trigger baseline (Wallace et al. 2019), searched on train rows, scored on dev.
+    from attacks.universal_trigger import universal_trigger
+
+    t0 = time.perf_counter()
+    uni = universal_trigger(loaded.model, loaded.tokenizer, val_rows, length=3, iterations=2,
+                            candidates=10, batch_size=32)
+    t_uni = time.perf_counter() - t0
+    uni_report = evaluate_triggers(loaded.model, loaded.tokenizer, dev, [uni.as_trigger()],
+                                   keep_flipped=5)
+    result["universal_trigger"] = {"search_seconds": t_uni, "tokens": uni.tokens,
+                                   **uni_report.results[0].to_json()}
+
     # Throughput: the same triggers on the same rows, ours vs TextAttack's Attacker.
     from attacks.baselines import run_attacker, run_baseline, wordnet_ready  # noqa: I001
     from attacks.model_wrapper import DynamicPaddingModelWrapper
@@ -175,6 +188,11 @@ def print_table(r: dict) -> None:
                           .rjust(28) for c in res["per_class"])
         print(f"{res['rank']:>2} {' '.join(t['tokens'])[:28]:28} {str(t['pushed_label_name'])[:9]:9} "
               f"{res['attack_success_rate']:7.3f}  {cells}")
+    u = r["universal_trigger"]
+    cells = "  ".join(f"{c['clean_accuracy']:.3f}->{c['triggered_accuracy']:.3f} ({c['drop']:+.3f})"
+                      .rjust(28) for c in u["per_class"])
+    print(f"{'U':>2} {' '.join(u['tokens'])[:28]:28} {'HotFlip':9} {u['attack_success_rate']:7.3f}  "
+          f"{cells}   (universal trigger baseline, searched in {u['search_seconds']:.0f}s)")
     th = r["throughput"]
     print(f"\nthroughput, {th['triggers']} triggers on the same {th['rows']} dev rows:")
     print(f"  ours (batched)                 {th['ours_examples_per_second']:8.1f} rows/s")

@@ -18,7 +18,8 @@ def _example_pair(ex: dict, labels: list[str]) -> str:
 def triggers(results: dict) -> str:
     t = results["stages"].get("triggers")
     if not t or not t.get("triggers"):
-        return f'<section id="triggers"><h2>Triggers</h2>{not_run(results, "triggers")}</section>'
+        return (f'<section id="triggers"><h2>Triggers</h2>{not_run(results, "triggers")}'
+                f"{baselines(results)}</section>")
     labels = t["labels"]
     head = "".join(f"<th>{esc(lab)}: before &rarr; after (drop)</th>" for lab in labels)
     rows, details = [], []

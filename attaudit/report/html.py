@@ -27,7 +27,7 @@ def render_html(results: dict) -> str:
     """The report page. Makes no network request: no external URL appears anywhere in it."""
     model = results["metadata"]["model"]
     title = f"attaudit report: {model['path'].rstrip('/').split('/')[-1]}"
-    data = json.dumps(results, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    data = json.dumps(results, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in SECTIONS)
     body = "".join(fn(results) for _, _, fn in SECTIONS)
     return (

@@ -9,7 +9,8 @@ from attaudit.report.sections_core import not_run
 
 
 def _example_pair(ex: dict, labels: list[str]) -> str:
-    lab = (lambda i: esc(labels[i]) if i is not None and 0 <= i < len(labels) else "?")
+    def lab(i):
+        return (esc(labels[i]) if i is not None and 0 <= i < len(labels) else "?")
     return (f"<tr><td>{esc(ex['before'])}</td><td class='diff'>{ex.get('after_html') or esc(ex['after'])}</td>"
             f"<td>{lab(ex.get('gold'))}</td><td>{lab(ex.get('pred_before'))} &rarr; "
             f"{lab(ex.get('pred_after'))}</td></tr>")

@@ -32,7 +32,8 @@ _SLICE_FIELDS = (
 STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "clean_eval": ("eval_examples",),
     "attribution": ("examples", "steps", "method", "tree_threshold"),
-    "heads": ("heads_orderings", "importance_examples", "eval_examples", "steps", "method"),
+    "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
+              "method"),
     "triggers": ("triggers", "mining_examples", "eval_examples", "steps", "method"),
     "baselines": ("baselines", "baseline_examples", "triggers", "mining_examples", "steps",
                   "method", "eval_examples"),
@@ -50,6 +51,7 @@ class AuditConfig(BaseModel):
     eval_examples: int = Field(300, ge=1, le=100_000, description="cap on the evaluation slice")
     mining_examples: int = Field(64, ge=1, le=100_000, description="cap on the trigger-mining slice")
     importance_examples: int = Field(48, ge=1, le=100_000, description="cap on the head-importance slice")
+    pruning_examples: int = Field(200, ge=1, le=100_000, description="cap on the slice pruning curves use")
     baseline_examples: int = Field(20, ge=1, le=10_000, description="examples each TextAttack recipe attacks")
     steps: int = Field(6, ge=1, le=512, description="integration nodes for AttAttr")
     method: str = Field("gausslegendre", description="AttAttr quadrature")

@@ -25,11 +25,20 @@ def _round(x: Any, nd: int = 5) -> Any:
 
 
 def _tree(result: Any, threshold: float) -> dict | None:
+    """The attribution tree (paper section 4.3) as nodes and edges for drawing, when available."""
     try:
-        from attribution.attribution_tree import build_attribution_tree
+        from attribution.attribution_tree import AttributionTreeBuilder
+        from attribution.views import head_summed
     except ImportError:
         return None
-    return build_attribution_tree(result, threshold=threshold).to_json()
+    tree = AttributionTreeBuilder(tau=threshold).build(head_summed(result), tokens=list(result.tokens))
+    return {
+        "tau": tree.tau, "root": tree.root,
+        "nodes": [{"id": n.token_index, "position": n.token_index, "token": n.token, "layer": n.layer}
+                  for n in tree.nodes],
+        "edges": [{"source": e.parent, "target": e.child, "layer": e.layer, "score": round(float(e.score), 5)}
+                  for e in tree.edges],
+    }
 
 
 def run(ctx: StageContext) -> dict:

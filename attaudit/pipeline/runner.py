@@ -57,7 +57,7 @@ class AuditRun:
         self._progress = progress
         self._should_cancel = should_cancel
         for name in config.stages:
-            check_available(name)
+            check_available(name, config)
         self.stage_names: list[str] = [s for s in STAGE_NAMES if s in config.stages]
         self.model_sha256 = model_dir_sha256(self.model_dir)
         self.dataset_sha256 = file_sha256(self.data_path)
@@ -131,7 +131,7 @@ class AuditRun:
             return self._results[name]["result"]
         doc = self._read_cache(name)
         if doc is None:
-            check_available(name)
+            check_available(name, self.config)
             self._tick(name, 0.0)
             ctx = StageContext(self, name, lambda f: self._tick(name, f))
             started = time.time()

@@ -7,12 +7,20 @@ import json
 import pytest
 
 from attaudit.pipeline import AuditCancelled, AuditConfig, AuditRun, StageUnavailable
-from attaudit.pipeline.stages import available_stages
+from attaudit.pipeline.config import STAGE_FIELDS
+from attaudit.pipeline.stages import available_stages, missing_requirements
+
+
+def _orderings() -> list[str]:
+    base = ["attention", "taylor", "accdiff", "random"]
+    probe = AuditConfig(stages=["clean_eval"], heads_orderings=["attattr"])
+    return (["attattr"] if not missing_requirements("heads", probe) else []) + base
 
 
 def _config(**kw) -> AuditConfig:
     base = dict(stages=available_stages(), examples=2, eval_examples=20, mining_examples=12,
-                importance_examples=10, baseline_examples=3, steps=3, triggers=2, seed=0)
+                importance_examples=10, pruning_examples=20, baseline_examples=3, steps=3,
+                triggers=2, seed=0, heads_orderings=_orderings())
     return AuditConfig(**(base | kw))
 
 
@@ -35,10 +43,12 @@ def test_run_all_then_resume_skips_finished_stages(tiny_bert_dir, tiny_tsv, tmp_
     assert {n: again.cache_path(n).stat().st_mtime_ns for n in again.stage_names} == mtimes
     assert second["stages"] == first["stages"]
 
-    # a budget that only clean_eval depends on re-runs clean_eval alone
+    # a budget only some stages depend on re-runs exactly those stages
     changed = AuditRun(tiny_bert_dir, tiny_tsv, _config(eval_examples=15), tmp_path / "work")
     changed.run_all()
-    assert changed.executed == ["clean_eval"]
+    expected = [s for s in changed.stage_names if "eval_examples" in STAGE_FIELDS[s]]
+    assert "clean_eval" in expected and "attribution" not in expected
+    assert changed.executed == expected
     assert changed.results()["stages"]["clean_eval"]["n"] == 15
 
 
@@ -94,7 +104,7 @@ def test_bad_inputs_are_input_errors(tiny_bert_dir, tiny_tsv, tmp_path):
     assert info.value.input_error
     with pytest.raises(ValueError, match="data file not found"):
         AuditRun(tiny_bert_dir, tmp_path / "nope.tsv", _config(), tmp_path)
-    missing = [s for s in ("heads", "triggers", "baselines", "explainers") if s not in available_stages()]
+    missing = [s for s in ("attribution", "triggers", "baselines", "explainers") if s not in available_stages()]
     if missing:
         with pytest.raises(StageUnavailable, match=missing[0]):
             AuditRun(tiny_bert_dir, tiny_tsv, _config(stages=[missing[0]]), tmp_path)
@@ -109,3 +119,24 @@ def test_report_files_written_atomically(tiny_bert_dir, tiny_tsv, tmp_path):
     assert doc["metadata"]["model"]["sha256"] == run.model_sha256
     assert doc["metadata"]["dataset"]["slices"]["eval"] == len(run.slices()["eval"])
     assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_heads_stage_uses_disjoint_slices_and_consistent_curves(tiny_bert_dir, tiny_tsv, tmp_path):
+    if "heads" not in available_stages():
+        pytest.fail("heads library missing from this build")
+    run = AuditRun(tiny_bert_dir, tiny_tsv, _config(stages=["clean_eval", "heads"]), tmp_path)
+    res = run.run_all()["stages"]
+    h, clean = res["heads"], res["clean_eval"]
+    imp_texts = {ex.text for ex in run.slices()["importance"]}
+    assert not imp_texts & {ex.text for ex in run.slices()["eval"]}
+    assert h["n_importance"] == 10 and h["n_eval"] == 20
+    for name, o in h["orderings"].items():
+        assert len(o["importance"]) == 2 and len(o["importance"][0]) == 2  # (L, H) of the tiny model
+        g = o["pruning"]["global"]
+        # nothing pruned = the clean accuracy on the same 20 examples; both directions agree there
+        assert g["least_first"][0] == pytest.approx(clean["accuracy"], abs=1e-6), name
+        assert g["most_first"][0] == g["least_first"][0]
+        assert g["least_first"][-1] == pytest.approx(g["most_first"][-1])  # everything pruned
+        assert g["heads_pruned"][0] == 0 and g["heads_pruned"][-1] == 4
+    assert set(h["attention_stats"])  # Clark et al. statistics present, (L, H) each
+    assert all(len(m) == 2 for m in h["attention_stats"].values())

@@ -27,8 +27,9 @@ def _round(x: Any, nd: int = 5) -> Any:
 def _tree(result: Any, threshold: float) -> dict | None:
     """The attribution tree (paper section 4.3) as nodes and edges for drawing, when available."""
     try:
-        from attribution.attribution_tree import AttributionTreeBuilder
         from attribution.views import head_summed
+
+        from attribution.attribution_tree import AttributionTreeBuilder
     except ImportError:
         return None
     tree = AttributionTreeBuilder(tau=threshold).build(head_summed(result), tokens=list(result.tokens))

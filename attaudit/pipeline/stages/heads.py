@@ -18,6 +18,11 @@ REQUIRES = [
 ]
 
 
+def extra_requirements(config) -> list[str]:
+    """The attattr ordering needs the AttAttr engine."""
+    return ["attribution.views:head_importance_attattr"] if "attattr" in config.heads_orderings else []
+
+
 def _rounded(matrix) -> list[list[float]]:
     return [[round(float(x), 6) for x in row] for row in matrix]
 

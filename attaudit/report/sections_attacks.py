@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
+
 from attaudit.report import svg
 from attaudit.report.colors import sequential, text_on
 from attaudit.report.format import esc, num, pct, secs
 from attaudit.report.sections_core import not_run
 
 
+def _diff_html(before: str, after: str) -> str:
+    """``after`` with the words that are not in ``before`` marked <ins>."""
+    a, b = before.split(), after.split()
+    out = []
+    for op, _i1, _i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        words = " ".join(esc(w) for w in b[j1:j2])
+        if words:
+            out.append(words if op == "equal" else f"<ins>{words}</ins>")
+    return " ".join(out)
+
+
 def _example_pair(ex: dict, labels: list[str]) -> str:
     def lab(i):
         return (esc(labels[i]) if i is not None and 0 <= i < len(labels) else "?")
-    return (f"<tr><td>{esc(ex['before'])}</td><td class='diff'>{ex.get('after_html') or esc(ex['after'])}</td>"
+    return (f"<tr><td>{esc(ex['before'])}</td><td class='diff'>{_diff_html(ex['before'], ex['after'])}</td>"
             f"<td>{lab(ex.get('gold'))}</td><td>{lab(ex.get('pred_before'))} &rarr; "
             f"{lab(ex.get('pred_after'))}</td></tr>")
 

@@ -9,6 +9,7 @@ The CLI and the service workers both drive this class: one code path for the sci
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -24,6 +25,17 @@ from attaudit.pipeline.slices import split_indices, take
 from attaudit.pipeline.stages import check_available, stage_module
 
 __all__ = ["AuditRun", "AuditCancelled", "StageUnavailable"]
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None (JSON has neither); tuples become lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -136,7 +148,7 @@ class AuditRun:
             ctx = StageContext(self, name, lambda f: self._tick(name, f))
             started = time.time()
             t0 = time.perf_counter()
-            result = stage_module(name).run(ctx)
+            result = json_safe(stage_module(name).run(ctx))
             doc = {"stage": name, "cache_key": self.config.cache_key(name),
                    "config": self.config.model_dump(), "started": started,
                    "seconds": round(time.perf_counter() - t0, 3), "result": result,

@@ -71,9 +71,12 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
             {"layer": layer, "head": h, "score": v} for v, layer, h in flat[:3]]}
     expl = stages.get("explainers")
     if expl and expl.get("faithfulness"):
-        best = max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9)
+        rows = {r["explainer"]: r for r in expl["faithfulness"]}
+        best = (rows[expl["ranking"][0]] if expl.get("ranking") else
+                max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9))
         out["most_faithful"] = {"explainer": best["explainer"],
-                                "aopc_comprehensiveness": best.get("aopc_comprehensiveness")}
+                                "aopc_comprehensiveness": best.get("aopc_comprehensiveness"),
+                                "aopc_sufficiency": best.get("aopc_sufficiency")}
     return out
 
 

@@ -92,17 +92,30 @@ def _highlight(tokens: list[str], scores: list[float]) -> str:
     return "".join(spans)
 
 
+def _pairwise(e: dict) -> str:
+    pairs = {k: v for k, v in (e.get("pairwise_tau") or {}).items() if v}
+    if not pairs:
+        return ""
+    rows = "".join(f"<tr><td>{esc(k.replace('~', ' vs '))}</td><td class='n'>{num(v['mean'])}</td>"
+                   f"<td class='n'>{num(v['std'])}</td><td class='n'>{pct(v['fraction_significant'])}</td></tr>"
+                   for k, v in pairs.items())
+    return ("<h3>Agreement between explainers (Jain and Wallace 2019)</h3><table id='tau-table'><tr>"
+            "<th>pair</th><th>Kendall tau mean</th><th>std</th><th>p &lt; 0.05</th></tr>" + rows + "</table>")
+
+
 def explainers(results: dict) -> str:
     e = results["stages"].get("explainers")
     if not e:
         return f'<section id="explainers"><h2>Explainers and faithfulness</h2>{not_run(results, "explainers")}</section>'
-    cols = [("comprehensiveness", "comprehensiveness"), ("sufficiency", "sufficiency"),
-            ("aopc_comprehensiveness", "AOPC comp. (higher = more faithful)"),
-            ("aopc_sufficiency", "AOPC suff. (lower = more faithful)"),
-            ("kendall_loo", "Kendall tau vs leave-one-out")]
+    cols = [("aopc_comprehensiveness", "AOPC comprehensiveness (higher = more faithful)"),
+            ("aopc_sufficiency", "AOPC sufficiency (lower = more faithful)"),
+            ("kendall_loo", "Kendall tau vs leave-one-out (mean)"),
+            ("kendall_loo_significant", "fraction with p < 0.05")]
     present = [(k, name) for k, name in cols if any(r.get(k) is not None for r in e["faithfulness"])]
     head = "".join(f"<th>{esc(name)}</th>" for _, name in present)
-    ranked = sorted(e["faithfulness"], key=lambda r: -(r.get("aopc_comprehensiveness") or -1e9))
+    by_name = {r["explainer"]: r for r in e["faithfulness"]}
+    ranked = ([by_name[n] for n in e["ranking"]] if e.get("ranking") else
+              sorted(e["faithfulness"], key=lambda r: -(r.get("aopc_comprehensiveness") or -1e9)))
     rows = "".join(f"<tr><td>{esc(r['explainer'])}</td>" + "".join(
         f"<td class='n'>{num(r.get(k))}</td>" for k, _ in present) + "</tr>" for r in ranked)
     exs = e.get("examples", [])
@@ -113,7 +126,8 @@ def explainers(results: dict) -> str:
             for name, sc in x["scores"].items()) + "</div>" for i, x in enumerate(exs))
     return (f'<section id="explainers"><h2>Explainers and faithfulness</h2><p class="note">ERASER '
             f"comprehensiveness and sufficiency (DeYoung et al. 2020) with AOPC over the 1, 5, 10, 20, 50% bins, "
-            f"tokens removed by {esc(e.get('removal', 'masking'))}; ranked most faithful first.</p>"
-            f'<table id="faithfulness-table"><tr><th>explainer</th>{head}</tr>{rows}</table>'
+            f"tokens removed by {esc(e.get('removal', 'masking'))}; ranked most faithful first "
+            f"(AOPC comprehensiveness minus AOPC sufficiency).</p>"
+            f'<table id="faithfulness-table"><tr><th>explainer</th>{head}</tr>{rows}</table>{_pairwise(e)}'
             f'<h3>Per-example highlights</h3><div class="controls"><label>Example <select id="sel-expl" '
             f'data-group="expl">{opts}</select></label></div>{blocks}</section>')

@@ -9,6 +9,7 @@ from importlib import metadata as importlib_metadata
 from typing import TYPE_CHECKING, Any
 
 from attaudit.pipeline.config import STAGE_NAMES
+from attaudit.pipeline.stages import missing_requirements
 
 if TYPE_CHECKING:
     from attaudit.pipeline.runner import AuditRun
@@ -97,7 +98,8 @@ def build_results(run: AuditRun, docs: dict[str, dict], *, skipped_for_budget: l
         "seed": run.config.seed,
         "timings": {name: doc.get("seconds") for name, doc in docs.items()},
         "stages_selected": list(run.stage_names),
-        "stages_not_run": {name: ("not selected" if name not in run.stage_names else
+        "stages_not_run": {name: ("not available in this build" if missing_requirements(name) else
+                                  "not selected" if name not in run.stage_names else
                                   "skipped: time budget" if name in skipped_for_budget else
                                   "not run yet")
                            for name in STAGE_NAMES if name not in docs},

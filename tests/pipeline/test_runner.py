@@ -140,3 +140,15 @@ def test_heads_stage_uses_disjoint_slices_and_consistent_curves(tiny_bert_dir, t
         assert g["heads_pruned"][0] == 0 and g["heads_pruned"][-1] == 4
     assert set(h["attention_stats"])  # Clark et al. statistics present, (L, H) each
     assert all(len(m) == 2 for m in h["attention_stats"].values())
+
+
+def test_time_budget_skips_later_stages_and_says_so(tiny_bert_dir, tiny_tsv, tmp_path):
+    if "heads" not in available_stages():
+        pytest.fail("heads library missing from this build")
+    cfg = _config(stages=["clean_eval", "heads"], time_budget_s=1e-6)
+    run = AuditRun(tiny_bert_dir, tiny_tsv, cfg, tmp_path)
+    res = run.run_all()
+    assert run.executed == ["clean_eval"]  # the first stage always runs
+    assert res["metadata"]["stages_not_run"]["heads"] == "skipped: time budget"
+    html = run.write_report(tmp_path / "out")["report.html"].read_text()
+    assert 'data-not-run="heads"' in html and "skipped: time budget" in html

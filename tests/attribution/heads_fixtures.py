@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import random
+import tempfile
 
 import pytest
 import torch
@@ -34,27 +36,36 @@ def good_sentences(n: int, seed: int) -> list[tuple[str, int]]:
     return out
 
 
-@pytest.fixture(scope="session")
-def good_detector(tmp_path_factory):
-    """A tiny BERT trained (seeded, ~2 s) so that its output depends on one token: 'good'."""
+@functools.lru_cache(maxsize=1)
+def _good_detector_path():
+    """Train once per process (fixtures imported into several modules would train again)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from attribution.model_loading import load_classifier
-
-    path = build_tiny_model(tmp_path_factory.mktemp("good"), layers=2, heads=2, hidden=16, seed=0)
+    path = build_tiny_model(tempfile.mkdtemp(prefix="good-detector-"), layers=2, heads=2, hidden=16, seed=0)
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, attn_implementation="eager")
     torch.manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     data = good_sentences(2048, seed=1)
     model.train()
-    for step in range(250):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two threads on two busy cores are ~30x slower for this size
+    for step in range(150):
         batch = data[(step * 32) % len(data):][:32]
         enc = tok([t for t, _ in batch], padding=True, return_tensors="pt")
         loss = model(**enc, labels=torch.tensor([y for _, y in batch])).loss
         opt.zero_grad()
         loss.backward()
         opt.step()
+    torch.set_num_threads(threads)
     model.eval()
     model.save_pretrained(path, safe_serialization=True)
-    return load_classifier(path, device="cpu")
+    return path
+
+
+@pytest.fixture(scope="session")
+def good_detector():
+    """A tiny BERT trained (seeded, ~4 s) so that its output depends on one token: 'good'."""
+    from attribution.model_loading import load_classifier
+
+    return load_classifier(_good_detector_path(), device="cpu")

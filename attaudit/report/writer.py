@@ -31,7 +31,6 @@ def write_report(results: dict, out_dir: Path) -> dict[str, Path]:
     trig = results["stages"].get("triggers")
     if trig and trig.get("trigger_file"):
         from attacks.recipe_export import render_recipe
-
         from attacks.trigger_file import parse_triggers
 
         files["triggers.json"] = json.dumps(trig["trigger_file"], indent=1) + "\n"

@@ -20,7 +20,7 @@ REQUIRES = ["attribution.explainers:get_explainer", "attribution.faithfulness:Fa
 
 
 def _f(x: float | None) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(f"{float(x):.6g}")
 
 
 def _tau(t) -> dict | None:

@@ -24,7 +24,7 @@ def extra_requirements(config) -> list[str]:
 
 
 def _rounded(matrix) -> list[list[float]]:
-    return [[round(float(x), 6) for x in row] for row in matrix]
+    return [[float(f"{float(x):.6g}") for x in row] for row in matrix]
 
 
 def run(ctx: StageContext) -> dict:

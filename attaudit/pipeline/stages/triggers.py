@@ -44,9 +44,8 @@ def attack_rows(report: Any) -> list[dict]:
 
 
 def run(ctx: StageContext) -> dict:
-    from attacks.trigger_mining import mine_triggers
-
     from attacks.trigger_attack import evaluate_triggers
+    from attacks.trigger_mining import mine_triggers
 
     cfg = ctx.config
     loaded = ctx.loaded

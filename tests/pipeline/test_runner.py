@@ -152,3 +152,22 @@ def test_time_budget_skips_later_stages_and_says_so(tiny_bert_dir, tiny_tsv, tmp
     assert res["metadata"]["stages_not_run"]["heads"] == "skipped: time budget"
     html = run.write_report(tmp_path / "out")["report.html"].read_text()
     assert 'data-not-run="heads"' in html and "skipped: time budget" in html
+
+
+def test_explainers_stage_scores_every_token_of_the_shared_sample(tiny_bert_dir, tiny_tsv, tmp_path):
+    if "explainers" not in available_stages():
+        pytest.fail("explainers library missing from this build")
+    cfg = _config(stages=["explainers"], examples=2)
+    run = AuditRun(tiny_bert_dir, tiny_tsv, cfg, tmp_path)
+    e = run.run_stage("explainers")
+    assert e["n_examples"] == 2 and len(e["examples"]) == 2
+    assert sorted(e["ranking"]) == sorted(e["explainers"]) == sorted(r["explainer"] for r in e["faithfulness"])
+    sample = run.slices()["eval"][:2]
+    for ex, shown in zip(sample, e["examples"], strict=True):
+        assert shown["text"] == ex.text  # the same examples the attribution stage shows
+        assert set(shown["scores"]) == set(e["explainers"])
+        assert all(len(s) == len(shown["tokens"]) for s in shown["scores"].values())
+    for row in e["faithfulness"]:
+        assert len(row["comprehensiveness_bins"]) == len(e["bins"])
+        assert row["aopc_comprehensiveness"] == pytest.approx(
+            sum(row["comprehensiveness_bins"]) / len(e["bins"]), abs=1e-5)

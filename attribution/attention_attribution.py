@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from attribution.attribution_result import AttributionResult
+from attribution.batching import length_blocks, token_lengths
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
 from attribution.intervention import AttentionIntervention
@@ -109,20 +110,15 @@ class AttentionAttribution:
         return cached
 
     # -- the tail: layers >= l on a batch of (example, alpha) rows --------------------------
-    def _tail(self, layer: int, items: list[_Cached], alphas: Tensor, probs: Tensor | None):
-        """Logits (R, C) with layer ``layer``'s attention replaced by ``probs`` (R, H, T, T) or,
-        if None, by alphas * A; rows are zero-padded to the longest item."""
-        T = max(c.length for c in items)
-        R = len(items)
-        hidden = torch.zeros(R, T, self._hidden, device=self.device)  # (R, T, D)
-        mask = torch.zeros(R, T, dtype=torch.long, device=self.device)  # (R, T)
+    def _tail(self, layer: int, items: list[_Cached], probs: Tensor) -> Tensor:
+        """Logits (R, C) with layer ``layer``'s attention replaced by ``probs`` (R, H, T, T);
+        the cached layer inputs are zero-padded to T and padding is masked by the model."""
+        T = probs.shape[-1]
+        hidden = torch.zeros(len(items), T, self._hidden, device=self.device)  # (R, T, D)
+        mask = torch.zeros(len(items), T, dtype=torch.long, device=self.device)  # (R, T)
         for r, c in enumerate(items):
             hidden[r, : c.length] = c.hidden[layer]
             mask[r, : c.length] = 1
-        if probs is None:
-            probs = torch.zeros(R, self.num_heads, T, T, device=self.device)  # (R, H, T, T)
-            for r, c in enumerate(items):
-                probs[r, :, : c.length, : c.length] = c.attn[layer] * float(alphas[r])
 
         def replace(a: Tensor) -> Tensor:
             if a.shape != probs.shape:
@@ -130,7 +126,7 @@ class AttentionAttribution:
             return probs
 
         with self.intervention.override(layer, replace):
-            return tail_logits(self.model, layer, hidden, mask), probs
+            return tail_logits(self.model, layer, hidden, mask)
 
     def _row_bytes(self, T: int, layer: int) -> int:
         D, H, inner = self._hidden, self.num_heads, self._inner or 4 * self._hidden
@@ -159,7 +155,7 @@ class AttentionAttribution:
             items = [cached[i] for i, _ in chunk]
             a = torch.tensor([float(alphas[k]) for _, k in chunk])
             scaled = self._scaled(layer, items, a).requires_grad_(True)
-            logits, _ = self._tail(layer, items, a, scaled)
+            logits = self._tail(layer, items, scaled)
             f = select_output(logits, torch.tensor([targets[i] for i, _ in chunk]), output)
             (grad,) = torch.autograd.grad(f.sum(), scaled)  # (R, H, T, T)
             for r, (i, k) in enumerate(chunk):
@@ -171,7 +167,7 @@ class AttentionAttribution:
             zero_rows = [(i, 0) for i in range(len(cached))]
             for chunk in self._chunks(zero_rows, cached, layer, budget * 3):
                 items = [cached[i] for i, _ in chunk]
-                logits, _ = self._tail(layer, items, torch.zeros(len(chunk)), None)
+                logits = self._tail(layer, items, self._scaled(layer, items, torch.zeros(len(chunk))))
                 tgt = torch.tensor([targets[i] for i, _ in chunk])
                 f0[[i for i, _ in chunk]] = select_output(logits, tgt, output).double().cpu()
                 tick(len(chunk))
@@ -219,7 +215,7 @@ class AttentionAttribution:
         if not memory_budget_mb > 0:
             raise AttributionInputError("memory_budget_mb must be positive")
         budget = float(memory_budget_mb) * 2**20
-        lengths = self._lengths(exs)
+        lengths = token_lengths(self.loaded.tokenizer, exs)
         # Sort by (single/pair, length): a block never mixes the two and pads little.
         order = sorted(range(len(exs)), key=lambda i: (exs[i].pair is not None, lengths[i], i))
         total = len(exs) * len(chosen) * (len(alphas) + 1)
@@ -231,7 +227,11 @@ class AttentionAttribution:
                 progress(min(done[0] / total, 1.0))
 
         results: list[AttributionResult | None] = [None] * len(exs)
-        for block in self._blocks(order, lengths, [e.pair is not None for e in exs], budget):
+        def cache_bytes(T: int) -> int:  # layer inputs + attention kept per example
+            return 12 * self.num_layers * (T * self._hidden + self.num_heads * T * T)
+
+        pairs = [e.pair is not None for e in exs]
+        for block in length_blocks(order, lengths, pairs, cache_bytes, budget / 4):
             cached = self._plain([exs[i] for i in block])
             logits = torch.stack([c.logits for c in cached])  # (B, C)
             tgts = resolve_targets(target, [exs[i] for i in block], logits, self.loaded.labels,
@@ -283,38 +283,6 @@ class AttentionAttribution:
             output=output, layers=list(chosen), path_delta=deltas,
         )
 
-    def _lengths(self, exs: list[Example]) -> list[int]:
-        """Token count of every example (singles and pairs tokenized separately)."""
-        tok, out = self.loaded.tokenizer, [0] * len(exs)
-        max_len = getattr(tok, "model_max_length", None)
-        max_len = max_len if max_len and max_len < 100_000 else 512
-        for is_pair in (False, True):
-            idx = [i for i, e in enumerate(exs) if (e.pair is not None) == is_pair]
-            if idx:
-                enc = tok([exs[i].text for i in idx],
-                          [exs[i].pair for i in idx] if is_pair else None,
-                          truncation=True, max_length=max_len)
-                for i, ids in zip(idx, enc["input_ids"], strict=True):
-                    out[i] = len(ids)
-        return out
-
-    def _blocks(self, order: list[int], lengths: list[int], pairs: list[bool], budget: float):
-        """Consecutive slices of the length-sorted order whose cached layer inputs and attention
-        fit in a quarter of the budget (at most 256 examples)."""
-        block: list[int] = []
-        used = 0.0
-        for i in order:
-            T = lengths[i]
-            cost = 4 * self.num_layers * (T * self._hidden + self.num_heads * T * T) * 3
-            pair_change = bool(block) and (pairs[block[0]] != pairs[i])
-            if block and (used + cost > budget / 4 or len(block) >= 256 or pair_change):
-                yield block
-                block, used = [], 0.0
-            block.append(i)
-            used += cost
-        if block:
-            yield block
-
     def path_function(
         self, example: Example | str, layer: int, *, target: str | int = "predicted",
         output: str = "probability",
@@ -328,7 +296,7 @@ class AttentionAttribution:
         tgt = resolve_targets(target, [ex], cached.logits[None], self.loaded.labels, [0])[0]
 
         def fn(x: Tensor) -> Tensor:
-            logits, _ = self._tail(layer, [cached] * x.shape[0], torch.ones(x.shape[0]), x)
+            logits = self._tail(layer, [cached] * x.shape[0], x)
             return select_output(logits, torch.full((x.shape[0],), tgt), output)
 
         return cached.attn[layer], fn

@@ -109,7 +109,7 @@ class Explainer(ABC):
                 probs = torch.softmax(self.model(**enc).logits.float(), -1)[0]  # (C,)
             pred = int(probs.argmax())
             tgt = resolve_target(target, i, example, pred, probs.shape[-1])
-            scores = self.token_scores(enc, tgt).detach().float().cpu()  # (T,)
+            scores = self.token_scores(enc, tgt, example=example).detach().float().cpu()  # (T,)
             ids = enc["input_ids"][0].tolist()
             special_ids = set(self.tokenizer.all_special_ids)
             expl = TokenExplanation(
@@ -129,5 +129,5 @@ class Explainer(ABC):
         return out
 
     @abstractmethod
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example: Example | None = None) -> torch.Tensor:
         """Scores (T,) for one encoded example (batch of 1) and a target class."""

@@ -23,6 +23,6 @@ class GradientWeightedAttention(Explainer):
         super().__init__(loaded)
         self.intervention = AttentionIntervention(loaded.model)
 
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
         attn, grads = attention_and_gradients(self.intervention, self.model, enc, target)
         return gradient_weighted_relevance(attn, grads)[0]

@@ -35,7 +35,7 @@ def _target_prob(model, embeds: torch.Tensor, rest: dict, target: int) -> torch.
 class GradientTimesInput(Explainer):
     name = "grad_input"
 
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
         emb, rest = _embed_inputs(self.model, enc)
         emb.requires_grad_(True)
         with torch.enable_grad():
@@ -56,7 +56,7 @@ class IntegratedGradients(Explainer):
         ids[0, ~special] = self.tokenizer.pad_token_id
         return self.model.get_input_embeddings()(ids).detach()  # (1, T, D)
 
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
         emb, rest = _embed_inputs(self.model, enc)
         base = self.baseline(enc)
         nodes, weights = np.polynomial.legendre.leggauss(self.steps)

@@ -142,7 +142,7 @@ class LRPRelevance(Explainer):
         cams = torch.stack(cams[::-1])  # (L, H, T, T), bottom layer first
         return cams.float().cpu(), torch.stack([g.detach() for g in grads]).float().cpu()
 
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
         cams, grads = self.relevance(enc, target)
         seq = cams.shape[-1]
         joint = torch.eye(seq, dtype=torch.float64)

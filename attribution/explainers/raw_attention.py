@@ -20,7 +20,7 @@ class RawAttention(Explainer):
         self.intervention = AttentionIntervention(loaded.model)
 
     @torch.no_grad()
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
         with self.intervention.capture() as cap:
             self.model(**enc)
         return cap.probs[-1][0].float().mean(0)[0].cpu()  # (H, T, T) -> (T,)

@@ -21,7 +21,7 @@ class AttentionRollout(Explainer):
         self.intervention = AttentionIntervention(loaded.model)
 
     @torch.no_grad()
-    def token_scores(self, enc, target: int) -> torch.Tensor:
+    def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
         with self.intervention.capture() as cap:
             self.model(**enc)
         attn = torch.stack([p[0] for p in cap.probs]).float().cpu()  # (L, H, T, T)

@@ -87,7 +87,7 @@ class TriggerAttackReport:
 
 
 def _accuracy(mask: torch.Tensor) -> float:
-    return float(mask.float().mean()) if mask.numel() else 0.0
+    return int(mask.sum()) / mask.numel() if mask.numel() else 0.0
 
 
 def evaluate_triggers(

@@ -91,6 +91,8 @@ class TriggerRankSearch(SearchMethod):
         candidates = self.get_transformations(
             initial_result.attacked_text, original_text=initial_result.attacked_text
         )
+        # Attack.filter_transformations sorts candidates by text: restore the rank order.
+        candidates.sort(key=lambda t: t.attack_attrs["trigger_rank"])
         best = initial_result
         for start in range(0, len(candidates), self.chunk_size):
             results, search_over = self.get_goal_results(candidates[start : start + self.chunk_size])

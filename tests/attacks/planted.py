@@ -51,6 +51,19 @@ def train_planted_model(out_dir: Path, *, seed: int, steps: int = 250, pair_task
                             id2label={0: "other", 1: "planted"})
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: threading only adds contention on shared cores
+    try:
+        _train(model, tok, seed=seed, steps=steps, pair_task=pair_task)
+    finally:
+        torch.set_num_threads(threads)
+    model.save_pretrained(path, safe_serialization=True)
+    return path
+
+
+def _train(model, tok, *, seed: int, steps: int, pair_task: bool) -> None:
+    import torch
+
     torch.manual_seed(seed)
     data = make_examples(2000, seed, pair_task=pair_task)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
@@ -65,5 +78,3 @@ def train_planted_model(out_dir: Path, *, seed: int, steps: int = 250, pair_task
         loss.backward()
         opt.step()
     model.eval()
-    model.save_pretrained(path, safe_serialization=True)
-    return path

@@ -34,9 +34,10 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "attribution": ("examples", "steps", "method", "tree_threshold"),
     "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
               "method"),
-    "triggers": ("triggers", "mining_examples", "eval_examples", "steps", "method"),
+    "triggers": ("triggers", "mining_examples", "eval_examples", "steps", "method", "trigger_ranking",
+                 "importance_examples"),
     "baselines": ("baselines", "baseline_examples", "triggers", "mining_examples", "steps",
-                  "method", "eval_examples"),
+                  "method", "eval_examples", "trigger_ranking", "importance_examples"),
     "explainers": ("examples", "explainers", "steps", "method"),
 }
 
@@ -56,6 +57,8 @@ class AuditConfig(BaseModel):
     steps: int = Field(6, ge=1, le=512, description="integration nodes for AttAttr")
     method: str = Field("gausslegendre", description="AttAttr quadrature")
     triggers: int = Field(5, ge=1, le=100, description="top-k mined triggers evaluated")
+    trigger_ranking: str = Field("damage", pattern="^(attribution|damage)$",
+                                 description="rank mined triggers by attribution or by damage on the importance slice")
     heads_orderings: list[str] = Field(default_factory=lambda: ["attattr", "attention", "taylor", "random"])
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")

@@ -45,18 +45,34 @@ def attack_rows(report: Any) -> list[dict]:
 
 def run(ctx: StageContext) -> dict:
     from attacks.trigger_attack import evaluate_triggers
-    from attacks.trigger_mining import mine_triggers
+    from attacks.trigger_file import TriggerSet, make_provenance
+    from attacks.trigger_mining import MiningOptions, mine_triggers, rank_by_damage
+    from attribution.attention_attribution import AttentionAttribution
 
     cfg = ctx.config
     loaded = ctx.loaded
     mining = ctx.slice("mining", cfg.mining_examples)
     evaluation = ctx.labelled("eval", cfg.eval_examples)
-    trigger_set = mine_triggers(loaded, mining, top_k=cfg.triggers, steps=cfg.steps,
-                                model_sha256=ctx.model_sha256, dataset_sha256=ctx.dataset_sha256,
-                                progress=ctx.sub_progress(0.0, 0.8))
+    options = MiningOptions(method=cfg.method, steps=cfg.steps)
+    triggers, patterns = mine_triggers(AttentionAttribution(loaded), mining, options=options,
+                                       progress=ctx.sub_progress(0.0, 0.8))
+    if not triggers:
+        return {"labels": ctx.labels, "n_mining": len(mining), "n_eval": len(evaluation),
+                "patterns": len(patterns), "triggers": [], "trigger_file": None,
+                "note": "no pattern passed the mining threshold"}
+    if cfg.trigger_ranking == "damage":
+        # re-rank on the importance slice: held out from both mining and evaluation
+        validation = ctx.labelled("importance", cfg.importance_examples)
+        triggers = rank_by_damage(loaded.model, loaded.tokenizer, triggers, validation)
+    ctx.progress(0.85)
+    trigger_set = TriggerSet(triggers=list(triggers), labels=ctx.labels, provenance=make_provenance(
+        model_sha256=ctx.model_sha256, dataset_sha256=ctx.dataset_sha256,
+        mining={"examples": len(mining), "ranking": cfg.trigger_ranking, "method": cfg.method,
+                "steps": cfg.steps, "threshold": options.threshold, "second_ratio": options.second_ratio}))
     report = evaluate_triggers(loaded.model, loaded.tokenizer, evaluation, trigger_set.triggers[:cfg.triggers],
                                labels=ctx.labels, seed=cfg.seed, device=loaded.device,
-                               progress=ctx.sub_progress(0.8, 1.0))
+                               progress=ctx.sub_progress(0.85, 1.0))
     return {"labels": ctx.labels, "n_mining": len(mining), "n_eval": len(evaluation),
             "seconds_attack": report.seconds, "queries": report.num_queries,
+            "patterns": len(patterns), "ranking": cfg.trigger_ranking,
             "triggers": attack_rows(report), "trigger_file": trigger_set.to_json()}

@@ -34,10 +34,10 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "attribution": ("examples", "steps", "method", "tree_threshold"),
     "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
               "method"),
-    "triggers": ("triggers", "mining_examples", "eval_examples", "steps", "method", "trigger_ranking",
-                 "importance_examples"),
-    "baselines": ("baselines", "baseline_examples", "triggers", "mining_examples", "steps",
-                  "method", "eval_examples", "trigger_ranking", "importance_examples"),
+    "triggers": ("triggers", "trigger_threshold", "mining_examples", "eval_examples", "steps", "method",
+                 "trigger_ranking", "importance_examples"),
+    "baselines": ("baselines", "baseline_examples", "triggers", "trigger_threshold", "mining_examples",
+                  "steps", "method", "eval_examples", "trigger_ranking", "importance_examples"),
     "explainers": ("examples", "explainers", "steps", "method"),
 }
 
@@ -59,6 +59,7 @@ class AuditConfig(BaseModel):
     triggers: int = Field(5, ge=1, le=100, description="top-k mined triggers evaluated")
     trigger_ranking: str = Field("damage", pattern="^(attribution|damage)$",
                                  description="rank mined triggers by attribution or by damage on the importance slice")
+    trigger_threshold: float = Field(0.02, ge=0.0, description="minimum summed attribution of a mined pattern")
     heads_orderings: list[str] = Field(default_factory=lambda: ["attattr", "attention", "taylor", "random"])
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")

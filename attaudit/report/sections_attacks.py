@@ -31,7 +31,11 @@ def _example_pair(ex: dict, labels: list[str]) -> str:
 
 def triggers(results: dict) -> str:
     t = results["stages"].get("triggers")
-    if not t or not t.get("triggers"):
+    if t and not t.get("triggers"):
+        return (f'<section id="triggers"><h2>Attribution-mined triggers</h2><p class="not-run" '
+                f'data-empty="triggers">Mining ran on {t.get("n_mining")} examples and found no trigger: '
+                f'{esc(t.get("note", ""))}.</p>{baselines(results)}</section>')
+    if not t:
         return (f'<section id="triggers"><h2>Triggers</h2>{not_run(results, "triggers")}'
                 f"{baselines(results)}</section>")
     labels = t["labels"]

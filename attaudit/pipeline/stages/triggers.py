@@ -53,7 +53,7 @@ def run(ctx: StageContext) -> dict:
     loaded = ctx.loaded
     mining = ctx.slice("mining", cfg.mining_examples)
     evaluation = ctx.labelled("eval", cfg.eval_examples)
-    options = MiningOptions(method=cfg.method, steps=cfg.steps)
+    options = MiningOptions(method=cfg.method, steps=cfg.steps, threshold=cfg.trigger_threshold)
     triggers, patterns = mine_triggers(AttentionAttribution(loaded), mining, options=options,
                                        progress=ctx.sub_progress(0.0, 0.8))
     if not triggers:

@@ -61,3 +61,14 @@ def test_explainers_find_the_token_the_model_reads(good_detector):  # noqa: F811
         for out in get_explainer(name, good_detector).explain(exs):
             body = [i for i, s in enumerate(out.special) if not s]
             assert out.tokens[max(body, key=lambda i: out.scores[i])] == "good", name
+
+
+def test_attattr_token_scores_sum_the_edges(tiny_loaded):  # noqa: F811
+    from attribution.attention_attribution import AttentionAttribution
+
+    ex = Example("a very good film")
+    out = get_explainer("attattr", tiny_loaded, steps=4).explain(ex, target=1)[0]
+    (res,) = AttentionAttribution(tiny_loaded).attribute([ex], target=[1], steps=4)
+    assert torch.allclose(torch.tensor(out.scores), res.scores.sum(dim=(0, 1, 2)), atol=1e-6)
+    # completeness per layer carries over: scores sum to sum_l (F(A^l) - F(0)) up to the gap
+    assert len(out.scores) == res.scores.shape[-1]

@@ -104,3 +104,17 @@ def test_pruning_curves(tiny_loaded):  # noqa: F811
     assert rep.curve("random", "per_layer", "most").heads_pruned == [0, 2, 4, 6, 8]
     with pytest.raises(AttributionInputError):
         PruningRobustness(tiny_loaded).curves({"x": torch.zeros(3, 3)}, EXAMPLES)
+
+
+def test_attattr_importance_is_eq6(tiny_loaded):  # noqa: F811
+    """Eq. 6: mean over examples of each head's largest attribution score (gold target)."""
+    from attribution.attention_attribution import AttentionAttribution
+
+    got = HeadImportance(tiny_loaded).compute(EXAMPLES[:3], by=["attattr"], attattr_steps=4)
+    results = AttentionAttribution(tiny_loaded).attribute(EXAMPLES[:3], target="gold", steps=4)
+    by_hand = torch.zeros(2, 4)
+    for r in results:
+        for layer in range(2):
+            for head in range(4):
+                by_hand[layer, head] += float(r.scores[layer, head].max()) / 3
+    assert torch.allclose(got.scores["attattr"], by_hand, atol=1e-6)

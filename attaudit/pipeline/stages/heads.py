@@ -20,7 +20,7 @@ REQUIRES = [
 
 def extra_requirements(config) -> list[str]:
     """The attattr ordering needs the AttAttr engine."""
-    return ["attribution.views:head_importance_attattr"] if "attattr" in config.heads_orderings else []
+    return ["attribution.attention_attribution:AttentionAttribution"] if "attattr" in config.heads_orderings else []
 
 
 def _rounded(matrix) -> list[list[float]]:

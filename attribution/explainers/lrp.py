@@ -82,7 +82,9 @@ class LRPRelevance(Explainer):
     def forward_record(self, enc):
         """Functional forward (batch of one, no padding) keeping what the relprop needs."""
         hidden = self.base.embeddings(input_ids=enc["input_ids"],
-                                      token_type_ids=enc.get("token_type_ids"))[0]  # (T, D)
+                                      token_type_ids=enc.get("token_type_ids"))[0]  # (T, E)
+        if hasattr(self.base, "embeddings_project"):  # ELECTRA with embedding_size != hidden
+            hidden = self.base.embeddings_project(hidden)  # (T, D)
         records = []
         for layer in self.base.encoder.layer:
             sa, so = layer.attention.self, layer.attention.output

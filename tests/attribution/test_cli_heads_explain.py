@@ -32,9 +32,9 @@ def tsv(tmp_path_factory):
 
 def test_heads_end_to_end(tiny_bert_dir, tsv, tmp_path):
     out = tmp_path / "heads.json"
-    res = cli("heads", "--model", tiny_bert_dir, "--data", tsv, "--by", "attention,taylor,random",
-              "--held-out", "8", "--json", out, "--write-pruned", tmp_path / "pruned")
-    assert res.returncode == 0, res.stderr
+    code = main(["heads", "--model", str(tiny_bert_dir), "--data", str(tsv), "--by", "attention,taylor,random",
+                 "--held-out", "8", "--json", str(out), "--write-pruned", str(tmp_path / "pruned")])
+    assert code == 0
     data = json.loads(out.read_text())
     assert set(data["importance"]["scores"]) == {"attention", "taylor", "random"}
     assert data["evaluation_rows"] == [9, 24]

@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "attaudit.cli.attribute",
     "attaudit.cli.heads",
     "attaudit.cli.explain",
+    "attaudit.cli.triggers",
 ]
 
 

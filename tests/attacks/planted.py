@@ -7,21 +7,15 @@ only one of the two words are label 0, so the model must use the pair, not a sin
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from pathlib import Path
+
+from attribution.data import Example as Ex
 
 PAIR = ("red", "dog")
 FILLER = (
     "the a movie film plot actor story fun is was it this that of in on to with for as cast "
     "scene music cat sat mat ran home blue green big small old new very quite"
 ).split()
-
-
-@dataclass
-class Ex:
-    text: str
-    pair: str | None = None
-    label: int | None = None
 
 
 def make_examples(n: int, seed: int, *, pair_task: bool = False) -> list[Ex]:
@@ -73,7 +67,10 @@ def _train(model, tok, *, seed: int, steps: int, pair_task: bool) -> None:
         batch = rng.sample(data, 32)
         enc = tok([e.text for e in batch], [e.pair for e in batch] if pair_task else None,
                   padding=True, return_tensors="pt")
-        loss = model(**enc, labels=torch.tensor([e.label for e in batch])).loss
+        logits = model(**enc).logits
+        # label smoothing keeps probabilities off 0/1, so probability attributions stay visible
+        loss = torch.nn.functional.cross_entropy(
+            logits, torch.tensor([e.label for e in batch]), label_smoothing=0.2)
         opt.zero_grad()
         loss.backward()
         opt.step()

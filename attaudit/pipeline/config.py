@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 STAGE_NAMES: list[str] = ["clean_eval", "attribution", "heads", "triggers", "baselines", "explainers"]
 
 # Stages whose libraries are wired in this build (the rest raise StageUnavailable).
-DEFAULT_STAGES: list[str] = ["clean_eval", "heads", "explainers"]
+DEFAULT_STAGES: list[str] = ["clean_eval", "attribution", "heads", "triggers", "explainers"]
 
 HEADS_ORDERINGS: list[str] = ["attattr", "attention", "taylor", "accdiff", "random"]
 BASELINE_RECIPES: list[str] = ["deepwordbug", "pruthi", "input-reduction", "pwws"]

@@ -1,4 +1,6 @@
-"""The pipeline end to end on a tiny model: every stage cached and resumable, cancel, errors."""
+"""The pipeline end to end on a tiny model: every stage cached and resumable, cancel, errors.
+
+The shared finished audit includes the baselines stage, which runs TextAttack."""
 
 from __future__ import annotations
 
@@ -159,3 +161,22 @@ def test_explainers_stage_scores_every_token_of_the_shared_sample(finished_audit
         assert len(row["comprehensiveness_bins"]) == len(e["bins"])
         assert row["aopc_comprehensiveness"] == pytest.approx(
             sum(row["comprehensiveness_bins"]) / len(e["bins"]), abs=1e-5)
+
+
+@pytest.mark.textattack
+def test_baselines_run_textattack_recipes_and_the_mined_triggers(finished_audit):
+    if "baselines" not in available_stages():
+        pytest.fail("attacks.baselines missing from this build")
+    b = finished_audit["results"]["stages"]["baselines"]
+    run = finished_audit["run"]
+    assert b["triggers_included"] == bool(finished_audit["results"]["stages"]["triggers"]["trigger_file"])
+    names = [r["name"] for r in b["recipes"]]
+    assert names == (["attaudit-triggers"] if b["triggers_included"] else []) + run.config.baselines
+    golds = [ex.label for ex in run.slices()["eval"][: run.config.baseline_examples]]
+    for r in b["recipes"]:
+        assert r["n"] == len(golds) == b["n_examples"]
+        assert r["attacked"] + r["skipped"] == r["n"]  # skipped = already misclassified
+        assert 0 <= r["succeeded"] <= r["attacked"]
+        assert r["success_rate"] == (r["succeeded"] / r["attacked"] if r["attacked"] else 0.0)
+    # every recipe sees the same examples, so the same ones are skipped
+    assert len({r["skipped"] for r in b["recipes"]}) == 1

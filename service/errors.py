@@ -21,6 +21,15 @@ def not_found(kind: str, obj_id: str) -> APIError:
     return APIError(404, f"{kind}_not_found", f"No {kind} with id {obj_id!r} exists for this tenant.")
 
 
+def sentence(text: str) -> str:
+    """Capitalised, ending with a full stop: validators write lower-case fragments."""
+    text = text.strip()
+    if not text:
+        return "The request was refused."
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 

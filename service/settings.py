@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # Limits (every refusal is a 4xx with a machine-readable code).
     max_upload_mb: float = 1024.0
-    max_archive_members: int = 200
+    max_archive_members: int = 64
     max_uncompressed_mb: float = 4096.0
     max_compression_ratio: float = 200.0
     max_dataset_rows: int = 200_000

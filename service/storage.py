@@ -63,12 +63,19 @@ class ArtifactStore:
         return self.blob_path(sha).is_file()
 
     # -- trees
-    def tree_path(self, sha: str) -> Path:
-        return self.root / "trees" / sha
+    @property
+    def trees_root(self) -> Path:
+        return self.root / "trees"
 
-    def put_tree(self, src: Path) -> str:
-        """Move the directory ``src`` (on this store's filesystem) in; returns its tree hash."""
-        sha = tree_sha256(src)
+    def tree_path(self, sha: str) -> Path:
+        return self.trees_root / sha
+
+    def put_tree(self, src: Path, sha: str | None = None) -> str:
+        """Move the directory ``src`` (on this store's filesystem) in; returns its hash.
+
+        ``sha`` lets a caller that already hashed the tree (the upload validator) name it.
+        """
+        sha = sha or tree_sha256(src)
         dst = self.tree_path(sha)
         if dst.exists():
             shutil.rmtree(src, ignore_errors=True)

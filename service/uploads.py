@@ -12,6 +12,7 @@ from fastapi import Request, UploadFile
 
 from service.errors import APIError
 from service.settings import Settings
+from service.validation import UploadLimits
 
 _CHUNK = 1 << 20
 
@@ -45,3 +46,16 @@ async def save_upload(file: UploadFile, dest: Path, settings: Settings) -> int:
 
 def discard(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def limits_from_settings(s: Settings) -> UploadLimits:
+    """The validators' limits from the service settings."""
+    mb = 1024 * 1024
+    return UploadLimits(max_upload_bytes=int(s.max_upload_mb * mb),
+                        max_members=s.max_archive_members,
+                        max_total_bytes=int(s.max_uncompressed_mb * mb),
+                        max_member_bytes=int(s.max_uncompressed_mb * mb),
+                        max_model_bytes=int(s.max_uncompressed_mb * mb),
+                        max_compression_ratio=s.max_compression_ratio,
+                        max_dataset_rows=s.max_dataset_rows,
+                        max_dataset_bytes=int(s.max_upload_mb * mb))

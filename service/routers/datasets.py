@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
@@ -12,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from service.db.models import DatasetRow, ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
-from service.errors import APIError, not_found
-from service.intake import ColumnMapping, UploadRejected, check_dataset_file, limits_from_settings
+from service.errors import APIError, not_found, sentence
 from service.schemas import DatasetOut
-from service.uploads import check_declared_size, discard, save_upload
+from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
+from service.validation import UploadRejected, validate_dataset_file
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -34,17 +35,18 @@ async def upload_dataset(request: Request, tenant: CurrentTenant, session: Sessi
         if model is None or model.tenant_id != tenant.id:
             raise not_found("model", model_id)
         labels = list(model.labels)
-    mapping = ColumnMapping(text_column=text_column or None, pair_column=pair_column or None,
-                            label_column=label_column or None)
     scratch = store.scratch_dir()
     try:
-        path = scratch / "upload"
+        suffix = Path(file.filename or "").suffix.lower()[:10]
+        path = scratch / f"upload{suffix}"
         await save_upload(file, path, settings)
-        manifest = check_dataset_file(path, file.filename or "upload", mapping, labels,
-                                         limits_from_settings(settings))
+        manifest = validate_dataset_file(path, limits_from_settings(settings),
+                                         text_column=text_column or None,
+                                         pair_column=pair_column or None,
+                                         label_column=label_column or None, labels=labels)
         sha = store.put_file(path)
     except UploadRejected as exc:
-        raise APIError(exc.status, exc.code, str(exc)) from None
+        raise APIError(exc.status, exc.code, sentence(exc.message)) from None
     finally:
         discard(scratch)
     key_src = json.dumps([sha, manifest.text_column, manifest.pair_column, manifest.label_column])

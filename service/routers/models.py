@@ -6,27 +6,23 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from service.db.models import ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
-from service.errors import APIError, not_found
-from service.intake import (
-    UploadRejected,
-    check_model_archive,
-    check_model_dir,
-    limits_from_settings,
-)
+from service.errors import APIError, not_found, sentence
 from service.schemas import HubModelRef, ModelOut
-from service.uploads import check_declared_size, discard, save_upload
+from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
+from service.validation import UploadRejected, store_model_archive, validate_model_directory
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-def _store_model(session, tenant, store, scratch: Path, manifest, filename: str) -> JSONResponse:  # noqa: ANN001
-    sha = store.put_tree(scratch / "model")
+def _store_model(session, tenant, manifest, filename: str) -> JSONResponse:  # noqa: ANN001
+    sha = manifest.sha256
     existing = session.scalar(select(ModelRow).where(ModelRow.tenant_id == tenant.id,
                                                      ModelRow.sha256 == sha))
     if existing is not None:
@@ -56,10 +52,16 @@ async def upload_model(request: Request, tenant: CurrentTenant, session: Session
     scratch = store.scratch_dir()
     try:
         if ctype.startswith("application/json"):
-            ref = HubModelRef.model_validate(await request.json())
+            try:
+                ref = HubModelRef.model_validate(await request.json())
+            except (ValidationError, ValueError):
+                raise APIError(422, "invalid_request",
+                               "A JSON model reference needs a string field 'hub_id'.") from None
             _download_from_hub(ref, scratch / "model")
-            manifest = check_model_dir(scratch / "model", limits)
-            return _store_model(session, tenant, store, scratch, manifest, ref.hub_id)
+            manifest = validate_model_directory(scratch / "model", limits)
+            if not store.has_tree(manifest.sha256):
+                store.put_tree(scratch / "model", sha=manifest.sha256)
+            return _store_model(session, tenant, manifest, ref.hub_id)
         check_declared_size(request, settings)
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
@@ -67,10 +69,10 @@ async def upload_model(request: Request, tenant: CurrentTenant, session: Session
             raise APIError(400, "missing_file", "Send the model archive in the multipart field 'file'.")
         archive = scratch / "upload"
         await save_upload(upload, archive, settings)
-        manifest = check_model_archive(archive, upload.filename, scratch / "model", limits)
-        return _store_model(session, tenant, store, scratch, manifest, upload.filename)
+        manifest = store_model_archive(archive, store.trees_root, limits).manifest
+        return _store_model(session, tenant, manifest, upload.filename)
     except UploadRejected as exc:
-        raise APIError(exc.status, exc.code, str(exc)) from None
+        raise APIError(exc.status, exc.code, sentence(exc.message)) from None
     finally:
         discard(scratch)
 

@@ -55,6 +55,7 @@ def run(ctx: StageContext) -> dict:
             "tokens": list(res.tokens), "prediction": int(res.prediction),
             "probabilities": _round(list(res.probabilities), 4), "target": int(res.target),
             "scores": _round(res.scores.tolist()),  # (L, H, T, T)
+            "scores_head_summed": _round(res.scores.sum(dim=1).tolist()),  # (L, T, T)
             "completeness_gap": _round(list(res.completeness_gap), 6),
             "top_connections": conns,
             "tree": _tree(res, cfg.tree_threshold),

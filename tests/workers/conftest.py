@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.conftest import db_url, pg_url, sqlite_url  # noqa: F401 - re-exported fixtures
+from tests.service.conftest import db_url, pg_url, sqlite_url, tiny_zip  # noqa: F401 - re-exported fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 13  # dedicated to these tests; queue names carry a per-run prefix as well

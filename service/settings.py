@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     max_dataset_rows: int = 200_000
     max_concurrent_audits: int = 4
     rate_limit_per_minute: int = 600
-    page_size_max: int = 100
 
     # Worker behaviour.
     lease_seconds: float = 60.0

@@ -52,7 +52,7 @@ def test_migrations_run_before_the_api_and_workers() -> None:
 
 def test_every_attaudit_command_exists_in_the_cli() -> None:
     used = 0
-    for name, svc in _compose()["services"].items():
+    for svc in _compose()["services"].values():
         cmd = svc.get("command")
         if isinstance(cmd, list) and cmd and cmd[0] == "attaudit":
             _cli_accepts(cmd[1:])

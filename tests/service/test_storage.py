@@ -11,7 +11,16 @@ from sqlalchemy.exc import IntegrityError
 
 from service.auth import create_key, hash_key, tenant_for_key
 from service.db.migrate import current, upgrade
-from service.db.models import ApiKey, Audit, DatasetRow, ModelRow, StageResult, Tenant, new_id, utcnow
+from service.db.models import (
+    ApiKey,
+    Audit,
+    DatasetRow,
+    ModelRow,
+    StageResult,
+    Tenant,
+    new_id,
+    utcnow,
+)
 from service.db.session import get_engine, session_factory
 from service.settings import Settings
 from service.storage import ArtifactStore, tree_sha256

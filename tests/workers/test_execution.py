@@ -71,3 +71,14 @@ def test_stage_tasks_are_idempotent_and_token_guarded(tmp_path: Path, sqlite_url
         token4 = s.get(Audit, audit4["id"]).run_token
     assert execute_stage(ctx, audit4["id"], "clean_eval", token4) == "cancelled"
     assert api.client.get(f"/v1/audits/{audit4['id']}", headers=h).json()["status"] == "cancelled"
+
+
+def test_trigger_rows_follow_the_triggers_stage_result() -> None:
+    from workers.execution import _trigger_rows
+
+    result = {"triggers": [{"tokens": ["worst", "dull"], "pushed_label": "LABEL_0", "success_rate": 0.5},
+                           {"tokens": ["fun"], "pushed_label": "LABEL_1", "success_rate": 0.25}]}
+    rows = _trigger_rows("a1", result)
+    assert [(r.rank, r.text) for r in rows] == [(0, "worst dull"), (1, "fun")]
+    assert rows[1].data["success_rate"] == 0.25 and all(r.audit_id == "a1" for r in rows)
+    assert _trigger_rows("a1", {"triggers": [], "note": "none"}) == []

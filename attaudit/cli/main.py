@@ -20,6 +20,8 @@ from attaudit.cli.errors import UserError, is_input_error
 
 # Subcommand modules, in the order `attaudit --help` lists them.
 COMMAND_MODULES: list[str] = [
+    "attaudit.cli.audit",
+    "attaudit.cli.service_cmds",
 ]
 
 

@@ -1,0 +1,87 @@
+"""Pydantic request/response schemas (separate from the SQLAlchemy tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AuditStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    sha256: str
+    architecture: str
+    labels: list[str]
+    num_parameters: int
+    num_layers: int
+    num_heads: int
+    filename: str
+    created_at: datetime
+
+
+class HubModelRef(BaseModel):
+    hub_id: str = Field(min_length=1, max_length=200)
+    revision: str | None = None
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    sha256: str
+    format: str
+    filename: str
+    text_column: str
+    pair_column: str | None
+    label_column: str | None
+    rows: int
+    label_counts: dict[str, int]
+    created_at: datetime
+
+
+class AuditCreate(BaseModel):
+    """Everything but the two ids is optional; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    model_id: str
+    dataset_id: str
+    stages: list[str] | None = None
+    examples: int | None = Field(default=None, ge=1)
+    steps: int | None = Field(default=None, ge=1)
+    triggers: int | None = Field(default=None, ge=0)
+    seed: int | None = None
+    time_budget_s: float | None = Field(default=None, gt=0)
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    model_id: str
+    dataset_id: str
+    status: AuditStatus
+    stages: list[str]
+    current_stage: str | None
+    progress: float
+    error: str | None
+    cancel_requested: bool
+    config: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: bool
+    broker: bool | None  # None on the embedded default (no broker)
+    mode: Literal["embedded", "celery"]

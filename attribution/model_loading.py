@@ -1,0 +1,194 @@
+"""Load a Hugging Face sequence classifier and its tokenizer, safely.
+
+Safetensors only (a pickled checkpoint is refused and never deserialized),
+``trust_remote_code=False`` always, eager attention (the only implementation that materialises
+attention probabilities, which AttAttr needs), CUDA when present else CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from attribution.errors import AttributionInputError, ModelLoadError
+
+# config.model_type -> architecture name used throughout attaudit.
+SUPPORTED_ARCHITECTURES: dict[str, str] = {
+    "bert": "bert",
+    "roberta": "roberta",
+    "distilbert": "distilbert",
+    "electra": "electra",
+    "xlm-roberta": "xlm-roberta",
+}
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".h5", ".msgpack")
+TOKENIZER_FILES = (
+    "tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
+    "spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+)
+HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model"]
+
+
+def pick_device(preferred: str | torch.device | None = None) -> torch.device:
+    """CUDA when present, else CPU; ``preferred`` ("cpu", "cuda", "cuda:1") overrides."""
+    if preferred is None or str(preferred) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(preferred)
+    except (RuntimeError, TypeError) as exc:
+        raise AttributionInputError(f"unknown device {preferred!r}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise AttributionInputError(f"device {preferred!r} requested but CUDA is not available")
+    return device
+
+
+@dataclass
+class LoadedClassifier:
+    """A classifier ready for attribution: eval mode, on ``device``, eager attention."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    labels: list[str]  # index -> name, from config.id2label
+    device: torch.device
+    architecture: str  # "bert" | "roberta" | "distilbert" | "electra" | "xlm-roberta"
+    source: str
+    sha256: str  # content hash of config + weights + tokenizer files
+    num_layers: int
+    num_heads: int
+
+
+def _resolve_source(source: str | Path) -> Path:
+    """A local directory, or a hub id downloaded (safetensors and text files only)."""
+    path = Path(source).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"model path {str(source)!r} is a file; give the model directory")
+        return path
+    text = str(source)
+    looks_local = text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text
+    if looks_local or not text.strip():
+        raise ModelLoadError(f"model directory {text!r} not found")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(text, allow_patterns=HUB_PATTERNS))
+    except Exception as exc:  # noqa: BLE001 - any hub failure is a load error for the user
+        raise ModelLoadError(
+            f"model {text!r} is not a local directory and could not be fetched from the hub "
+            f"({type(exc).__name__})"
+        ) from exc
+
+
+def _check_weights(path: Path) -> None:
+    if any(path.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickled:
+        raise ModelLoadError(
+            f"refusing to load pickled checkpoint {', '.join(pickled)} in {path}: attaudit only "
+            "loads safetensors weights (convert with `save_pretrained(safe_serialization=True)` "
+            "in a trusted environment)"
+        )
+    raise ModelLoadError(f"no model weights (*.safetensors) in {path}")
+
+
+def _check_config(path: Path):
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"no config.json in {path}: not a Hugging Face model directory")
+    try:
+        raw = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"unreadable config.json in {path}: {exc}") from exc
+    model_type = raw.get("model_type") if isinstance(raw, dict) else None
+    if model_type not in SUPPORTED_ARCHITECTURES:
+        raise ModelLoadError(
+            f"unsupported architecture {model_type!r} in {path}; supported: "
+            f"{', '.join(sorted(SUPPORTED_ARCHITECTURES))}"
+        )
+    archs = raw.get("architectures") or []
+    if not any(str(a).endswith("ForSequenceClassification") for a in archs):
+        raise ModelLoadError(
+            f"{path} holds {', '.join(archs) or 'a model without a task head'}, not a sequence "
+            "classifier (expected *ForSequenceClassification in config.json `architectures`)"
+        )
+    try:
+        return AutoConfig.from_pretrained(path, trust_remote_code=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"invalid config.json in {path}: {exc}") from exc
+
+
+def _content_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    names = sorted(
+        p.name for p in path.iterdir()
+        if p.is_file() and (p.suffix == ".safetensors" or p.name == "config.json"
+                            or p.name in TOKENIZER_FILES)
+    )
+    for name in names:
+        h.update(name.encode() + b"\0")
+        with open(path / name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def load_classifier(
+    source: str | Path, *, device: str | torch.device | None = None
+) -> LoadedClassifier:
+    """Load a sequence classifier + tokenizer from a local directory or a hub id.
+
+    Raises ``ModelLoadError`` (an ``AttributionInputError``) for a missing directory, a pickled
+    checkpoint, a missing tokenizer, a config that is not a sequence classifier, an
+    unsupported architecture, or missing classifier weights.
+    """
+    path = _resolve_source(source)
+    config = _check_config(path)
+    _check_weights(path)
+    if not any((path / name).is_file() for name in TOKENIZER_FILES[:6]):
+        raise ModelLoadError(f"no tokenizer files in {path} (expected tokenizer.json or a vocab)")
+    dev = pick_device(device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"cannot load the tokenizer in {path}: {exc}") from exc
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            path,
+            config=config,
+            use_safetensors=True,
+            trust_remote_code=False,
+            attn_implementation="eager",
+            output_loading_info=True,
+        )
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"cannot load the model in {path}: {exc}") from exc
+    missing = list(info.get("missing_keys") or [])
+    if missing:
+        raise ModelLoadError(
+            f"the checkpoint in {path} lacks weights {', '.join(sorted(missing)[:4])}: "
+            "not a trained sequence classifier"
+        )
+    model.eval().to(dev)
+    n = int(config.num_labels)
+    id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+    return LoadedClassifier(
+        model=model,
+        tokenizer=tokenizer,
+        labels=[id2label.get(i, f"LABEL_{i}") for i in range(n)],
+        device=dev,
+        architecture=SUPPORTED_ARCHITECTURES[config.model_type],
+        source=str(source),
+        sha256=_content_sha256(path),
+        num_layers=int(config.num_hidden_layers),
+        num_heads=int(config.num_attention_heads),
+    )

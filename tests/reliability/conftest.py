@@ -15,7 +15,7 @@ from tests import reliability_figures
 from tests.service.hostile.arch_models import build_arch_model
 
 PG_ADMIN_URL = os.environ.get("ATTAUDIT_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_DB = int(os.environ.get("ATTAUDIT_TEST_REDIS_DB", "13"))  # FLUSHDB only ever touches this one
+REDIS_DB = int(os.environ.get("ATTAUDIT_TEST_REDIS_DB", "9"))  # FLUSHDB only ever touches this one
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored UTC): mark them UTC so the JSON is RFC 3339."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 from attaudit.pipeline.config import AuditConfig
 
@@ -22,7 +30,7 @@ class ModelOut(BaseModel):
     num_layers: int
     num_heads: int
     filename: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class HubModelRef(BaseModel):
@@ -41,7 +49,7 @@ class DatasetOut(BaseModel):
     label_column: str | None
     rows: int
     label_counts: dict[str, int]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class AuditCreate(AuditConfig):
@@ -67,9 +75,9 @@ class AuditOut(BaseModel):
     error: str | None
     cancel_requested: bool
     config: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
 
 
 class AuditPage(BaseModel):
@@ -84,3 +92,20 @@ class HealthOut(BaseModel):
     database: bool
     broker: bool | None  # None on the embedded default (no broker)
     mode: Literal["embedded", "celery"]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, machine-readable")
+    message: str = Field(description="one human sentence")
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx answer: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorBody
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the error body for these statuses."""
+    return {status: {"model": ErrorOut} for status in statuses}

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_uncompressed_mb: float = 4096.0
     max_compression_ratio: float = 200.0
     max_dataset_rows: int = 200_000
+    max_model_mb: float = 2048.0            # safetensors data of one model
+    max_model_parameters: int = 600_000_000
     max_concurrent_audits: int = 4
     rate_limit_per_minute: int = 600
 

@@ -55,7 +55,8 @@ def limits_from_settings(s: Settings) -> UploadLimits:
                         max_members=s.max_archive_members,
                         max_total_bytes=int(s.max_uncompressed_mb * mb),
                         max_member_bytes=int(s.max_uncompressed_mb * mb),
-                        max_model_bytes=int(s.max_uncompressed_mb * mb),
+                        max_model_bytes=int(s.max_model_mb * mb),
+                        max_parameters=s.max_model_parameters,
                         max_compression_ratio=s.max_compression_ratio,
                         max_dataset_rows=s.max_dataset_rows,
                         max_dataset_bytes=int(s.max_upload_mb * mb))

@@ -13,9 +13,10 @@ from sqlalchemy import func, select, update
 from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, new_id, utcnow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, not_found
-from service.schemas import AuditCreate, AuditOut, AuditPage
+from service.schemas import AuditCreate, AuditOut, AuditPage, error_responses
 
-router = APIRouter(prefix="/v1/audits", tags=["audits"])
+router = APIRouter(prefix="/v1/audits", tags=["audits"],
+                   responses=error_responses(400, 401, 404, 409, 422, 429))
 log = logging.getLogger(__name__)
 
 

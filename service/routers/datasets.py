@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from service.db.models import DatasetRow, ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, not_found, sentence
-from service.schemas import DatasetOut
+from service.schemas import DatasetOut, error_responses
 from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
 from service.validation import UploadRejected, validate_dataset_file
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"],
+                   responses=error_responses(400, 401, 404, 413, 415, 422, 429))
 
 
 @router.post("", response_model=DatasetOut, status_code=201)

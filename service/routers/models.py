@@ -14,11 +14,12 @@ from starlette.datastructures import UploadFile
 from service.db.models import ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, not_found, sentence
-from service.schemas import HubModelRef, ModelOut
+from service.schemas import HubModelRef, ModelOut, error_responses
 from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
 from service.validation import UploadRejected, store_model_archive, validate_model_directory
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"],
+                   responses=error_responses(400, 401, 404, 413, 415, 422, 429, 502))
 
 
 def _store_model(session, tenant, manifest, filename: str) -> JSONResponse:  # noqa: ANN001

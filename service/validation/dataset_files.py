@@ -72,7 +72,7 @@ def _decode(data: bytes) -> str:
 def _delimited(text: str, delimiter: str, limits: UploadLimits) -> tuple[list[str], Iterator[tuple[int, dict]]]:
     if "\x00" in text:
         raise UploadRejected("dataset_malformed", "the file contains NUL bytes; it is not a text table")
-    csv.field_size_limit(max(limits.max_text_chars * 4, 131072))
+    csv.field_size_limit(max(limits.max_dataset_bytes, 131072))  # lengths are checked per column below
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
@@ -111,6 +111,8 @@ def _jsonl(text: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
             raise UploadRejected("dataset_malformed", f"line {n} is a JSON {type(obj).__name__}, not an object")
         columns.update(dict.fromkeys(obj))
         parsed.append((n, obj))
+    if not parsed:
+        raise UploadRejected("dataset_empty", "the file holds no JSON objects")
     return list(columns), iter(parsed)
 
 

@@ -29,7 +29,7 @@ SUPPORTED_ARCHITECTURES: dict[str, str] = {
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz"}
 JSON_FILES = {
     "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json", "generation_config.json", "model.safetensors.index.json",
+    "added_tokens.json", "generation_config.json", "model.safetensors.index.json", "vocab.json",
 }
 OPAQUE_FILES = {  # accepted, never parsed: plain text and sentencepiece protobufs
     "vocab.txt", "merges.txt", "README.md", ".gitattributes", "LICENSE",

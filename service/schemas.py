@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from attaudit.pipeline.config import AuditConfig
+
 
 def _utc(value: datetime) -> datetime:
     """SQLite returns naive datetimes (stored UTC): mark them UTC so the JSON is RFC 3339."""
@@ -14,8 +16,6 @@ def _utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
-
-from attaudit.pipeline.config import AuditConfig
 
 AuditStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 

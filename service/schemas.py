@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from attaudit.pipeline.config import AuditConfig
+
 
 def _utc(value: datetime) -> datetime:
     """SQLite returns naive datetimes (stored UTC): mark them UTC so the JSON is RFC 3339."""
@@ -50,18 +52,15 @@ class DatasetOut(BaseModel):
     created_at: UtcDatetime
 
 
-class AuditCreate(BaseModel):
-    """Everything but the two ids is optional; unknown fields are refused."""
+class AuditCreate(AuditConfig):
+    """The two ids plus any ``AuditConfig`` option (stages, budgets, seed, ...), all optional.
 
-    model_config = ConfigDict(extra="forbid")
+    The column mapping comes from the dataset, so ``text_column``/``pair_column``/
+    ``label_column`` are refused here. Unknown fields are refused (``extra="forbid"``).
+    """
+
     model_id: str
     dataset_id: str
-    stages: list[str] | None = None
-    examples: int | None = Field(default=None, ge=1)
-    steps: int | None = Field(default=None, ge=1)
-    triggers: int | None = Field(default=None, ge=0)
-    seed: int | None = None
-    time_budget_s: float | None = Field(default=None, gt=0)
 
 
 class AuditOut(BaseModel):

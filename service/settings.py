@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     max_model_parameters: int = 600_000_000
     max_concurrent_audits: int = 4
     rate_limit_per_minute: int = 600
-    page_size_max: int = 100
 
     # Worker behaviour.
     lease_seconds: float = 60.0

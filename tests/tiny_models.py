@@ -110,8 +110,13 @@ def build_tiny_model(
     hidden: int = 16,
     seed: int = 0,
     id2label: dict[int, str] | None = None,
+    init_std: float = 0.02,
 ) -> Path:
-    """Build, seed and save a tiny ``arch`` sequence classifier with its tokenizer."""
+    """Build, seed and save a tiny ``arch`` sequence classifier with its tokenizer.
+
+    ``init_std`` is the weights' initializer range: ~0.3 gives peaked attention and outputs far
+    from uniform, so attribution tests measure something.
+    """
     import torch
     import transformers as tf
 
@@ -120,7 +125,7 @@ def build_tiny_model(
     if arch not in ARCHS:
         raise ValueError(f"tests.tiny_models: unknown arch {arch!r}; valid: {', '.join(ARCHS)}")
     labels = id2label or {i: f"LABEL_{i}" for i in range(num_labels)}
-    common = dict(num_labels=num_labels, id2label=labels,
+    common = dict(num_labels=num_labels, id2label=labels, initializer_range=init_std,
                   label2id={v: k for k, v in labels.items()})
     bert_like = dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                      intermediate_size=hidden * 2, hidden_dropout_prob=0.0,

@@ -8,7 +8,7 @@ prefetch 1 (a long GPU stage never holds a second message hostage). No torch her
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from service.settings import Settings, get_settings
 
@@ -25,7 +25,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(settings.gpu_queue), Queue(settings.cpu_queue)],
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q)
+                     for q in (settings.gpu_queue, settings.cpu_queue)],
+        task_default_exchange=settings.gpu_queue, task_default_routing_key=settings.gpu_queue,
         task_default_queue=settings.gpu_queue,
         task_routes={"attaudit.stage": {"queue": settings.gpu_queue},
                      "attaudit.report": {"queue": settings.cpu_queue}},
@@ -35,5 +37,6 @@ def make_celery(settings: Settings | None = None) -> Celery:
         broker_transport_options={"visibility_timeout": 6 * 3600},
         worker_send_task_events=True, task_send_sent_event=True,  # for flower
         task_track_started=True,
+        task_ignore_result=True,  # outcomes live in the database, not the result backend
     )
     return app

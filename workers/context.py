@@ -34,3 +34,7 @@ class WorkerContext:
 @lru_cache(maxsize=1)
 def default_context() -> WorkerContext:
     return WorkerContext.from_settings(get_settings())
+
+
+# A forked pool child builds its own context (and engine) on first use.
+os.register_at_fork(after_in_child=default_context.cache_clear)

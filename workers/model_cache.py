@@ -16,7 +16,6 @@ stats = {"loads": 0, "hits": 0}
 def get_loaded(model_dir: Path) -> Any:
     """``attribution.model_loading.load_classifier`` once per (directory, device) per process."""
     from attribution.model_loading import load_classifier
-
     from workers.device import worker_device
 
     key = (str(Path(model_dir).resolve()), worker_device())

@@ -118,6 +118,7 @@ def run_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None)
     t0 = time.perf_counter()
     bars = StageBars()
     run = AuditRun(model, data, config, work_dir or (out / "cache"), progress=bars)
+    run.slices()  # read and split the data first: a bad file fails before any progress bar
     try:
         results = run.run_all()
     finally:

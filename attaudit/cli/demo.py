@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
 from pathlib import Path
 
 from attaudit.cli.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_SST2 = REPO_ROOT.parent / "shared" / "data" / "SST-2"
-CACHE = Path(os.environ.get("ATTAUDIT_CACHE", Path.home() / ".cache" / "attaudit"))
+CACHE = Path(os.environ.get("ATTAUDIT_CACHE_DIR", Path.home() / ".cache" / "attaudit"))
 
 # Budgets for the demo (measured: see README "make demo").
 DEMO_CONFIG = dict(
@@ -64,15 +65,24 @@ def resolve_sst2(data: Path | None) -> Path:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from attaudit.cli.audit import build_config, run_audit
     from attaudit.pipeline.stages import available_stages
 
     sst2 = resolve_sst2(args.data)
-    from attaudit.finetune import finetune_minilm
-
+    try:
+        from attaudit.finetune import finetune_minilm
+    except ImportError as exc:
+        raise UserError(f"the demo needs attaudit.finetune ({exc})") from None
     kwargs = {} if args.finetune_steps is None else {"steps": args.finetune_steps}
     print(f"demo: fine-tuning MiniLM on {sst2 / 'train.tsv'} (cached after the first run)")
-    model_dir = finetune_minilm(sst2 / "train.tsv", **kwargs)
+    with tqdm(total=1000, desc="fine-tune  ", file=sys.stderr,
+              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+        def tick(fraction: float) -> None:
+            bar.update(max(0, int(fraction * 1000) - bar.n))
+
+        model_dir = finetune_minilm(sst2 / "train.tsv", cache_dir=CACHE, progress=tick, **kwargs)
     defaults = dict(DEMO_CONFIG, stages=args.stages or available_stages())
     config = build_config(argparse.Namespace(), **defaults)
     print(f"demo: auditing {model_dir} on {sst2 / 'dev.tsv'} (stages: {', '.join(config.stages)})")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 STAGE_NAMES: list[str] = ["clean_eval", "attribution", "heads", "triggers", "baselines", "explainers"]
 
 # Stages whose libraries are wired in this build (the rest raise StageUnavailable).
-DEFAULT_STAGES: list[str] = ["clean_eval", "attribution"]
+DEFAULT_STAGES: list[str] = ["clean_eval", "heads", "explainers"]
 
 HEADS_ORDERINGS: list[str] = ["attattr", "attention", "taylor", "accdiff", "random"]
 BASELINE_RECIPES: list[str] = ["deepwordbug", "pruthi", "input-reduction", "pwws"]
@@ -32,10 +32,12 @@ _SLICE_FIELDS = (
 STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "clean_eval": ("eval_examples",),
     "attribution": ("examples", "steps", "method", "tree_threshold"),
-    "heads": ("heads_orderings", "importance_examples", "eval_examples", "steps", "method"),
-    "triggers": ("triggers", "mining_examples", "eval_examples", "steps", "method"),
-    "baselines": ("baselines", "baseline_examples", "triggers", "mining_examples", "steps",
-                  "method", "eval_examples"),
+    "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
+              "method"),
+    "triggers": ("triggers", "trigger_threshold", "mining_examples", "eval_examples", "steps", "method",
+                 "trigger_ranking", "importance_examples"),
+    "baselines": ("baselines", "baseline_examples", "triggers", "trigger_threshold", "mining_examples",
+                  "steps", "method", "eval_examples", "trigger_ranking", "importance_examples"),
     "explainers": ("examples", "explainers", "steps", "method"),
 }
 
@@ -50,10 +52,14 @@ class AuditConfig(BaseModel):
     eval_examples: int = Field(300, ge=1, le=100_000, description="cap on the evaluation slice")
     mining_examples: int = Field(64, ge=1, le=100_000, description="cap on the trigger-mining slice")
     importance_examples: int = Field(48, ge=1, le=100_000, description="cap on the head-importance slice")
+    pruning_examples: int = Field(200, ge=1, le=100_000, description="cap on the slice pruning curves use")
     baseline_examples: int = Field(20, ge=1, le=10_000, description="examples each TextAttack recipe attacks")
     steps: int = Field(6, ge=1, le=512, description="integration nodes for AttAttr")
     method: str = Field("gausslegendre", description="AttAttr quadrature")
     triggers: int = Field(5, ge=1, le=100, description="top-k mined triggers evaluated")
+    trigger_ranking: str = Field("damage", pattern="^(attribution|damage)$",
+                                 description="rank mined triggers by attribution or by damage on the importance slice")
+    trigger_threshold: float = Field(0.02, ge=0.0, description="minimum summed attribution of a mined pattern")
     heads_orderings: list[str] = Field(default_factory=lambda: ["attattr", "attention", "taylor", "random"])
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")

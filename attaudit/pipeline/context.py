@@ -26,6 +26,14 @@ class StageContext:
         return self._run.loaded()
 
     @property
+    def model_sha256(self) -> str:
+        return self._run.model_sha256
+
+    @property
+    def dataset_sha256(self) -> str:
+        return self._run.dataset_sha256
+
+    @property
     def labels(self) -> list[str]:
         return list(self.loaded.labels)
 

@@ -10,6 +10,7 @@ def predict(loaded: Any, examples: Sequence[Any], *, batch_size: int = 32,
             progress: Callable[[float], None] | None = None) -> list[int]:
     """Predicted class index per example. Sorted by length inside so batches pad little."""
     import torch
+
     from attribution.data import encode
 
     order = sorted(range(len(examples)), key=lambda i: len(examples[i].text) + len(examples[i].pair or ""))

@@ -9,6 +9,7 @@ The CLI and the service workers both drive this class: one code path for the sci
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -24,6 +25,17 @@ from attaudit.pipeline.slices import split_indices, take
 from attaudit.pipeline.stages import check_available, stage_module
 
 __all__ = ["AuditRun", "AuditCancelled", "StageUnavailable"]
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities become None (JSON has neither); tuples become lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -57,7 +69,7 @@ class AuditRun:
         self._progress = progress
         self._should_cancel = should_cancel
         for name in config.stages:
-            check_available(name)
+            check_available(name, config)
         self.stage_names: list[str] = [s for s in STAGE_NAMES if s in config.stages]
         self.model_sha256 = model_dir_sha256(self.model_dir)
         self.dataset_sha256 = file_sha256(self.data_path)
@@ -131,12 +143,12 @@ class AuditRun:
             return self._results[name]["result"]
         doc = self._read_cache(name)
         if doc is None:
-            check_available(name)
+            check_available(name, self.config)
             self._tick(name, 0.0)
             ctx = StageContext(self, name, lambda f: self._tick(name, f))
             started = time.time()
             t0 = time.perf_counter()
-            result = stage_module(name).run(ctx)
+            result = json_safe(stage_module(name).run(ctx))
             doc = {"stage": name, "cache_key": self.config.cache_key(name),
                    "config": self.config.model_dump(), "started": started,
                    "seconds": round(time.perf_counter() - t0, 3), "result": result,
@@ -159,8 +171,9 @@ class AuditRun:
         """Run every selected stage not yet cached (within ``time_budget_s``); return results()."""
         t0 = time.perf_counter()
         budget = self.config.time_budget_s
-        for name in self.stage_names:
-            if budget is not None and time.perf_counter() - t0 > budget and self._read_cache(name) is None:
+        for i, name in enumerate(self.stage_names):
+            over = budget is not None and i > 0 and time.perf_counter() - t0 > budget
+            if over and self._read_cache(name) is None:
                 self._skipped_for_budget.append(name)
                 continue
             self.run_stage(name)

@@ -9,6 +9,7 @@ from importlib import metadata as importlib_metadata
 from typing import TYPE_CHECKING, Any
 
 from attaudit.pipeline.config import STAGE_NAMES
+from attaudit.pipeline.stages import missing_requirements
 
 if TYPE_CHECKING:
     from attaudit.pipeline.runner import AuditRun
@@ -71,9 +72,12 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
             {"layer": layer, "head": h, "score": v} for v, layer, h in flat[:3]]}
     expl = stages.get("explainers")
     if expl and expl.get("faithfulness"):
-        best = max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9)
+        rows = {r["explainer"]: r for r in expl["faithfulness"]}
+        best = (rows[expl["ranking"][0]] if expl.get("ranking") else
+                max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9))
         out["most_faithful"] = {"explainer": best["explainer"],
-                                "aopc_comprehensiveness": best.get("aopc_comprehensiveness")}
+                                "aopc_comprehensiveness": best.get("aopc_comprehensiveness"),
+                                "aopc_sufficiency": best.get("aopc_sufficiency")}
     return out
 
 
@@ -94,7 +98,8 @@ def build_results(run: AuditRun, docs: dict[str, dict], *, skipped_for_budget: l
         "seed": run.config.seed,
         "timings": {name: doc.get("seconds") for name, doc in docs.items()},
         "stages_selected": list(run.stage_names),
-        "stages_not_run": {name: ("not selected" if name not in run.stage_names else
+        "stages_not_run": {name: ("not available in this build" if missing_requirements(name) else
+                                  "not selected" if name not in run.stage_names else
                                   "skipped: time budget" if name in skipped_for_budget else
                                   "not run yet")
                            for name in STAGE_NAMES if name not in docs},

@@ -8,12 +8,18 @@ import html
 
 def pct(x: float | None) -> str:
     """A fraction as a percentage with one decimal: 0.8345 -> '83.5%'."""
-    return "n/a" if x is None else f"{100.0 * float(x):.1f}%"
+    if x is None:
+        return "n/a"
+    out = f"{100.0 * float(x):.1f}%"
+    return "0.0%" if out == "-0.0%" else out
 
 
 def num(x: float | None) -> str:
     """A score with three decimals."""
-    return "n/a" if x is None else f"{float(x):.3f}"
+    if x is None:
+        return "n/a"
+    out = f"{float(x):.3f}"
+    return "0.000" if out == "-0.000" else out
 
 
 def secs(x: float | None) -> str:

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import difflib
+
 from attaudit.report import svg
 from attaudit.report.colors import sequential, text_on
 from attaudit.report.format import esc, num, pct, secs
 from attaudit.report.sections_core import not_run
 
 
+def _diff_html(before: str, after: str) -> str:
+    """``after`` with the words that are not in ``before`` marked <ins>."""
+    a, b = before.split(), after.split()
+    out = []
+    for op, _i1, _i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        words = " ".join(esc(w) for w in b[j1:j2])
+        if words:
+            out.append(words if op == "equal" else f"<ins>{words}</ins>")
+    return " ".join(out)
+
+
 def _example_pair(ex: dict, labels: list[str]) -> str:
     def lab(i):
         return (esc(labels[i]) if i is not None and 0 <= i < len(labels) else "?")
-    return (f"<tr><td>{esc(ex['before'])}</td><td class='diff'>{ex.get('after_html') or esc(ex['after'])}</td>"
+    return (f"<tr><td>{esc(ex['before'])}</td><td class='diff'>{_diff_html(ex['before'], ex['after'])}</td>"
             f"<td>{lab(ex.get('gold'))}</td><td>{lab(ex.get('pred_before'))} &rarr; "
             f"{lab(ex.get('pred_after'))}</td></tr>")
 
 
 def triggers(results: dict) -> str:
     t = results["stages"].get("triggers")
-    if not t or not t.get("triggers"):
+    if t and not t.get("triggers"):
+        return (f'<section id="triggers"><h2>Attribution-mined triggers</h2><p class="not-run" '
+                f'data-empty="triggers">Mining ran on {t.get("n_mining")} examples and found no trigger: '
+                f'{esc(t.get("note", ""))}.</p>{baselines(results)}</section>')
+    if not t:
         return (f'<section id="triggers"><h2>Triggers</h2>{not_run(results, "triggers")}'
                 f"{baselines(results)}</section>")
     labels = t["labels"]
@@ -79,17 +96,30 @@ def _highlight(tokens: list[str], scores: list[float]) -> str:
     return "".join(spans)
 
 
+def _pairwise(e: dict) -> str:
+    pairs = {k: v for k, v in (e.get("pairwise_tau") or {}).items() if v}
+    if not pairs:
+        return ""
+    rows = "".join(f"<tr><td>{esc(k.replace('~', ' vs '))}</td><td class='n'>{num(v['mean'])}</td>"
+                   f"<td class='n'>{num(v['std'])}</td><td class='n'>{pct(v['fraction_significant'])}</td></tr>"
+                   for k, v in pairs.items())
+    return ("<h3>Agreement between explainers (Jain and Wallace 2019)</h3><table id='tau-table'><tr>"
+            "<th>pair</th><th>Kendall tau mean</th><th>std</th><th>p &lt; 0.05</th></tr>" + rows + "</table>")
+
+
 def explainers(results: dict) -> str:
     e = results["stages"].get("explainers")
     if not e:
         return f'<section id="explainers"><h2>Explainers and faithfulness</h2>{not_run(results, "explainers")}</section>'
-    cols = [("comprehensiveness", "comprehensiveness"), ("sufficiency", "sufficiency"),
-            ("aopc_comprehensiveness", "AOPC comp. (higher = more faithful)"),
-            ("aopc_sufficiency", "AOPC suff. (lower = more faithful)"),
-            ("kendall_loo", "Kendall tau vs leave-one-out")]
+    cols = [("aopc_comprehensiveness", "AOPC comprehensiveness (higher = more faithful)"),
+            ("aopc_sufficiency", "AOPC sufficiency (lower = more faithful)"),
+            ("kendall_loo", "Kendall tau vs leave-one-out (mean)"),
+            ("kendall_loo_significant", "fraction with p < 0.05")]
     present = [(k, name) for k, name in cols if any(r.get(k) is not None for r in e["faithfulness"])]
     head = "".join(f"<th>{esc(name)}</th>" for _, name in present)
-    ranked = sorted(e["faithfulness"], key=lambda r: -(r.get("aopc_comprehensiveness") or -1e9))
+    by_name = {r["explainer"]: r for r in e["faithfulness"]}
+    ranked = ([by_name[n] for n in e["ranking"]] if e.get("ranking") else
+              sorted(e["faithfulness"], key=lambda r: -(r.get("aopc_comprehensiveness") or -1e9)))
     rows = "".join(f"<tr><td>{esc(r['explainer'])}</td>" + "".join(
         f"<td class='n'>{num(r.get(k))}</td>" for k, _ in present) + "</tr>" for r in ranked)
     exs = e.get("examples", [])
@@ -100,7 +130,8 @@ def explainers(results: dict) -> str:
             for name, sc in x["scores"].items()) + "</div>" for i, x in enumerate(exs))
     return (f'<section id="explainers"><h2>Explainers and faithfulness</h2><p class="note">ERASER '
             f"comprehensiveness and sufficiency (DeYoung et al. 2020) with AOPC over the 1, 5, 10, 20, 50% bins, "
-            f"tokens removed by {esc(e.get('removal', 'masking'))}; ranked most faithful first.</p>"
-            f'<table id="faithfulness-table"><tr><th>explainer</th>{head}</tr>{rows}</table>'
+            f"tokens removed by {esc(e.get('removal', 'masking'))}; ranked most faithful first "
+            f"(AOPC comprehensiveness minus AOPC sufficiency).</p>"
+            f'<table id="faithfulness-table"><tr><th>explainer</th>{head}</tr>{rows}</table>{_pairwise(e)}'
             f'<h3>Per-example highlights</h3><div class="controls"><label>Example <select id="sel-expl" '
             f'data-group="expl">{opts}</select></label></div>{blocks}</section>')

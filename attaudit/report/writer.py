@@ -30,10 +30,13 @@ def write_report(results: dict, out_dir: Path) -> dict[str, Path]:
     }
     trig = results["stages"].get("triggers")
     if trig and trig.get("trigger_file"):
-        from attacks.textattack_recipe import render_recipe  # noqa: PLC0415 - only when triggers ran
+        from attacks.recipe_export import render_recipe
+        from attacks.trigger_file import parse_triggers
 
         files["triggers.json"] = json.dumps(trig["trigger_file"], indent=1) + "\n"
-        files["recipe.py"] = render_recipe("triggers.json")
+        recipe = render_recipe(parse_triggers(trig["trigger_file"]), name="recipe.py")
+        compile(recipe, "recipe.py", "exec")  # never write a recipe Python cannot import
+        files["recipe.py"] = recipe
     out: dict[str, Path] = {}
     for name, text in files.items():
         _write_text_atomic(out_dir / name, text)

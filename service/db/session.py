@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,9 +27,28 @@ def get_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        _CREATED.append(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _CREATED.append(engine)
+    return engine
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
+
+
+def _reset_after_fork() -> None:
+    """A forked child (Celery prefork) must not reuse the parent's pooled connections."""
+    for engine in list(_engines()):
+        engine.dispose(close=False)
+    get_engine.cache_clear()
+
+
+def _engines() -> list[Engine]:
+    # lru_cache keeps no public view of its values; track them as they are created instead
+    return list(_CREATED)
+
+
+_CREATED: list[Engine] = []
+os.register_at_fork(after_in_child=_reset_after_fork)

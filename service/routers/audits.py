@@ -31,7 +31,12 @@ def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
     """Validate the options through the pipeline's own AuditConfig (pydantic, no torch)."""
     from attaudit.pipeline.config import AuditConfig
 
-    opts = body.model_dump(exclude_none=True, exclude={"model_id", "dataset_id"})
+    opts = body.model_dump(exclude_unset=True, exclude={"model_id", "dataset_id"})
+    mapped = sorted({"text_column", "pair_column", "label_column"} & set(opts))
+    if mapped:
+        raise APIError(422, "invalid_audit_config",
+                       f"The column mapping ({', '.join(mapped)}) belongs to the dataset upload, "
+                       "not to the audit.")
     opts.update(text_column=dataset.text_column, pair_column=dataset.pair_column,
                 label_column=dataset.label_column)
     try:

@@ -63,3 +63,12 @@ def test_slices_seeded_and_overlap_on_request():
     assert a == b and a != c
     full = split_indices(5, mining_fraction=0.3, importance_fraction=0.2, seed=1, allow_overlap=True)
     assert all(v == list(range(5)) for v in full.values())
+
+
+def test_default_stages_are_all_available_in_this_build():
+    from attaudit.pipeline.config import DEFAULT_STAGES
+    from attaudit.pipeline.stages import missing_requirements
+
+    cfg = AuditConfig()
+    assert cfg.stages == DEFAULT_STAGES
+    assert {s: missing_requirements(s, cfg) for s in DEFAULT_STAGES} == {s: [] for s in DEFAULT_STAGES}

@@ -76,7 +76,10 @@ def test_audit_options_validated_by_pipeline_config(api: Api, tiny_zip: bytes, t
                                             "stages": ["attribution", "nonsense"]}, headers=h)
     assert r.status_code == 422
     err = r.json()["error"]
-    assert err["code"] == "invalid_audit_config" and "clean_eval" in err["message"]
+    assert err["code"] == "invalid_request" and "valid stages: clean_eval" in err["message"]
+    r = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
+                                            "text_column": "x"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_audit_config"
     r = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id, "bogus": 1},
                         headers=h)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"

@@ -140,3 +140,12 @@ def test_dataset_for_unknown_model_is_404(api: Api, tsv_bytes: bytes) -> None:
     r = api.upload_dataset(api.key("acme"), tsv_bytes, model_id="0" * 32)
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
     assert _stored(api) == (0, 0, 0)
+
+
+def test_hub_reference_without_a_hub(api: Api) -> None:
+    h = api.key("acme")
+    r = api.client.post("/v1/models", json={"hub_id": "bert-base-uncased"}, headers=h)
+    assert r.status_code == 502 and r.json()["error"]["code"] == "hub_unreachable"
+    r = api.client.post("/v1/models", json={"name": "x"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert _stored(api) == (0, 0, 0)

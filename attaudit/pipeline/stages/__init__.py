@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 from attaudit.pipeline.config import STAGE_NAMES
 from attaudit.pipeline.errors import StageUnavailable
@@ -15,11 +16,14 @@ from attaudit.pipeline.errors import StageUnavailable
 STAGE_MODULES: dict[str, str] = {name: f"attaudit.pipeline.stages.{name}" for name in STAGE_NAMES}
 
 
-def missing_requirements(name: str) -> list[str]:
-    """The ``module:attribute`` requirements of stage ``name`` that do not import."""
+def missing_requirements(name: str, config: Any = None) -> list[str]:
+    """The ``module:attribute`` requirements of stage ``name`` (under ``config``) that do not import."""
     module = stage_module(name)
+    reqs = list(getattr(module, "REQUIRES", ()))
+    if config is not None and hasattr(module, "extra_requirements"):
+        reqs += module.extra_requirements(config)
     missing = []
-    for req in getattr(module, "REQUIRES", ()):
+    for req in reqs:
         mod_name, _, attr = req.partition(":")
         try:
             mod = importlib.import_module(mod_name)
@@ -36,9 +40,9 @@ def stage_module(name: str) -> ModuleType:
     return importlib.import_module(STAGE_MODULES[name])
 
 
-def check_available(name: str) -> None:
+def check_available(name: str, config: Any = None) -> None:
     """Raise ``StageUnavailable`` when stage ``name``'s library is not in this build."""
-    missing = missing_requirements(name)
+    missing = missing_requirements(name, config)
     if missing:
         raise StageUnavailable(
             f"stage {name!r} is not available in this build (missing {', '.join(missing)})"

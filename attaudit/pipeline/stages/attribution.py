@@ -1,7 +1,7 @@
 """Stage attribution: AttAttr (Hao et al., AAAI 2021, arXiv 2004.11207) over a sample.
 
 Per example of the evaluation slice (the first ``config.examples``): tokens, prediction, the
-(L, H, T, T) attribution scores (rounded to 5 decimals for the report), the completeness gap per
+(L, H, T, T) attribution scores (4 significant digits in the report), the completeness gap per
 layer, the top token-pair connections per layer and, when the head-analysis library is present,
 the attribution tree (paper section 4.3).
 """
@@ -18,18 +18,28 @@ REQUIRES = [
 ]
 
 
-def _round(x: Any, nd: int = 5) -> Any:
+def _round(x: Any, digits: int = 4) -> Any:
+    """Round to ``digits`` significant digits (keeps the report small, tiny scores readable)."""
     if isinstance(x, list):
-        return [_round(v, nd) for v in x]
-    return round(float(x), nd)
+        return [_round(v, digits) for v in x]
+    return float(f"{float(x):.{digits}g}")
 
 
 def _tree(result: Any, threshold: float) -> dict | None:
+    """The attribution tree (paper section 4.3) as nodes and edges for drawing, when available."""
     try:
-        from attribution.attribution_tree import build_attribution_tree
+        from attribution.attribution_tree import AttributionTreeBuilder
+        from attribution.views import head_summed
     except ImportError:
         return None
-    return build_attribution_tree(result, threshold=threshold).to_json()
+    tree = AttributionTreeBuilder(tau=threshold).build(head_summed(result), tokens=list(result.tokens))
+    return {
+        "tau": tree.tau, "root": tree.root,
+        "nodes": [{"id": n.token_index, "position": n.token_index, "token": n.token, "layer": n.layer}
+                  for n in tree.nodes],
+        "edges": [{"source": e.parent, "target": e.child, "layer": e.layer, "score": _round(e.score, 6)}
+                  for e in tree.edges],
+    }
 
 
 def run(ctx: StageContext) -> dict:
@@ -49,14 +59,14 @@ def run(ctx: StageContext) -> dict:
             for c in top_connections(res, k=3, layer=layer):
                 conns.append({"layer": c.layer, "head": c.head, "src": c.src, "dst": c.dst,
                               "src_token": c.src_token, "dst_token": c.dst_token,
-                              "score": round(float(c.score), 5)})
+                              "score": _round(c.score, 6)})
         examples.append({
             "text": ex.text, "pair": ex.pair, "label": ex.label,
             "tokens": list(res.tokens), "prediction": int(res.prediction),
-            "probabilities": _round(list(res.probabilities), 4), "target": int(res.target),
+            "probabilities": _round(list(res.probabilities), 6), "target": int(res.target),
             "scores": _round(res.scores.tolist()),  # (L, H, T, T)
             "scores_head_summed": _round(res.scores.sum(dim=1).tolist()),  # (L, T, T)
-            "completeness_gap": _round(list(res.completeness_gap), 6),
+            "completeness_gap": _round(list(res.completeness_gap), 3),
             "top_connections": conns,
             "tree": _tree(res, cfg.tree_threshold),
         })

@@ -1,0 +1,58 @@
+"""Run a classifier from the input of encoder layer ``l`` upwards, skipping everything below.
+
+The fast path of AttAttr shares the embeddings and layers below the scaled layer between all
+alpha points: they run once per example, and only layers ``l..L-1`` plus the classification head
+run for the batch of (example, alpha) rows. Rather than re-implementing each architecture's
+mask and head, we call the model's own forward on a *view* of it: shallow copies of the module
+path model -> base model -> encoder whose ``embeddings`` returns the given hidden states and
+whose layer list starts at ``l``. Parameters, buffers and hooks are shared, nothing of the
+original model is mutated (safe under concurrent use), and padding is masked by the model's own
+code from the attention mask passed in.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor, nn
+
+
+class _Given(nn.Module):
+    """Stands in for the embeddings: returns the hidden states it was given."""
+
+    def __init__(self, hidden: Tensor):
+        super().__init__()
+        self.hidden = hidden
+
+    def forward(self, *args, **kwargs) -> Tensor:
+        return self.hidden
+
+
+def _shallow(module: nn.Module) -> nn.Module:
+    clone = copy.copy(module)
+    clone._modules = dict(module._modules)  # own child table; parameters/buffers shared
+    return clone
+
+
+def _encoder_key(base: nn.Module) -> str:
+    return "transformer" if "transformer" in base._modules else "encoder"  # DistilBERT
+
+
+def tail_logits(model: nn.Module, layer: int, hidden: Tensor, attention_mask: Tensor) -> Tensor:
+    """Logits (R, C) of ``model`` fed ``hidden`` (R, T, D) as the input of layer ``layer``.
+
+    ``attention_mask`` (R, T) marks real tokens with 1, as the tokenizer's mask does.
+    """
+    prefix = model.base_model_prefix
+    tail = _shallow(model)
+    base = _shallow(model._modules[prefix])
+    tail._modules[prefix] = base
+    key = _encoder_key(base)
+    encoder = _shallow(base._modules[key])
+    base._modules[key] = encoder
+    encoder._modules["layer"] = nn.ModuleList(list(model._modules[prefix]._modules[key].layer)[layer:])
+    base._modules["embeddings"] = _Given(hidden)
+    base._modules.pop("embeddings_project", None)  # ELECTRA: already applied below layer 0
+    ids = torch.zeros(hidden.shape[:2], dtype=torch.long, device=hidden.device)  # (R, T)
+    return tail(input_ids=ids, attention_mask=attention_mask).logits

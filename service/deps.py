@@ -42,6 +42,10 @@ def current_tenant(request: Request, session: SessionDep) -> Tenant:
                        headers={"WWW-Authenticate": "Bearer"})
     key = key.strip()
     tenant = tenant_for_key(session, key)
+    # Release the pooled connection now: the handler runs in another threadpool slot, and a
+    # request holding a connection while it waits for a slot deadlocks the pool under load
+    # (found by tests/reliability/test_load.py: 200 concurrent POSTs -> QueuePool timeouts).
+    session.commit()
     if tenant is None:
         raise APIError(401, "invalid_api_key", "The API key is unknown or revoked.",
                        headers={"WWW-Authenticate": "Bearer"})

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
 
     # Worker behaviour.
+    worker_memory_mb: float | None = None   # resident-size budget per worker process
     lease_seconds: float = 60.0
     queued_grace_seconds: float = 600.0
     reconcile_interval_seconds: float = 30.0

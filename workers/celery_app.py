@@ -25,6 +25,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # a process that went over its memory budget is replaced after its task
+        worker_max_memory_per_child=int(settings.worker_memory_mb * 1024) if settings.worker_memory_mb else None,
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q)
                      for q in (settings.gpu_queue, settings.cpu_queue)],
         task_default_exchange=settings.gpu_queue, task_default_routing_key=settings.gpu_queue,

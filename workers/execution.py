@@ -63,7 +63,21 @@ def build_run(ctx: WorkerContext, audit: Audit, model: ModelRow, dataset: Datase
     return WorkerAuditRun(ctx.store.tree_path(model.sha256), _dataset_path(ctx, dataset, work),
                           AuditConfig(**audit.config), work,
                           progress=hb.progress if hb else None,
-                          should_cancel=hb.should_cancel if hb else None)
+                          should_cancel=_with_budgets(ctx, audit, hb) if hb else None)
+
+
+def _with_budgets(ctx: WorkerContext, audit: Audit, hb: Heartbeat):  # noqa: ANN202
+    """The cancel hook, which also enforces the audit's time and the worker's memory budget."""
+    from workers.budgets import budget_check
+
+    check = budget_check(audit.config.get("time_budget_s"), audit.started_at,
+                         ctx.settings.worker_memory_mb)
+
+    def should_cancel() -> bool:
+        check(audit.current_stage or "?")
+        return hb.should_cancel()
+
+    return should_cancel
 
 
 def _load(ctx: WorkerContext, audit_id: str, token: str) -> tuple[Audit, ModelRow, DatasetRow] | str:
@@ -130,6 +144,7 @@ def execute_stage(ctx: WorkerContext, audit_id: str, stage: str, token: str) -> 
 
     def work() -> str:
         t0 = time.perf_counter()
+        audit.current_stage = stage  # detached copy: names the stage in budget errors
         with Heartbeat(ctx, audit_id, index / total, 1 / total) as hb:
             result = build_run(ctx, audit, model, dataset, hb).run_stage(stage)
         return _persist_stage(ctx, audit_id, token, stage, result, time.perf_counter() - t0,

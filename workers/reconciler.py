@@ -22,6 +22,9 @@ from workers.execution import finish, remaining_stages
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[[str, list[str], str], None]
+# (audit id, run token) pairs with a message still waiting in the broker, or None when the
+# broker cannot be inspected (then waiting longer than the grace period counts as lost).
+Waiting = Callable[[], "set[tuple[str, str]] | None"]
 
 
 def find_orphans(ctx: WorkerContext, *, grace_s: float | None = None) -> list[tuple[str, str]]:
@@ -42,18 +45,32 @@ def take_over(ctx: WorkerContext, audit_id: str, old_token: str, *, owner: str |
     values: dict = {"run_token": new, "enqueued_at": utcnow(), "lease_owner": owner,
                     "lease_until": (utcnow() + timedelta(seconds=ctx.settings.lease_seconds)) if owner else None}
     with ctx.sessions() as s:
+        now = utcnow()  # never take over from a worker that claimed the lease meanwhile
         res = s.execute(update(Audit).where(Audit.id == audit_id, Audit.run_token == old_token,
-                                            Audit.status.in_(ACTIVE_STATUSES)).values(**values))
+                                            Audit.status.in_(ACTIVE_STATUSES),
+                                            or_(Audit.lease_until.is_(None), Audit.lease_until < now))
+                        .values(**values))
         s.commit()
     return new if res.rowcount == 1 else None
 
 
-def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = None) -> list[str]:
-    """Re-enqueue every orphan; returns their ids."""
+def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = None,
+              waiting: Waiting | None = None) -> list[str]:
+    """Re-enqueue every orphan; returns their ids.
+
+    An audit that merely waits behind a long queue is not an orphan: when ``waiting`` can list
+    the broker's messages, an audit with no lease whose current token is still queued is left
+    alone (without this, a backlog longer than the grace period is re-sent on every pass).
+    """
     done = []
+    held = waiting() if waiting is not None else None
     for audit_id, token in find_orphans(ctx, grace_s=grace_s):
         with ctx.sessions() as s:
-            cancel = s.scalar(select(Audit.cancel_requested).where(Audit.id == audit_id))
+            row = s.execute(select(Audit.cancel_requested, Audit.lease_until)
+                            .where(Audit.id == audit_id)).one()
+        cancel = row[0]
+        if held is not None and row[1] is None and (audit_id, token) in held:
+            continue
         if cancel:
             finish(ctx, audit_id, "cancelled")
             continue
@@ -67,11 +84,12 @@ def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = N
     return done
 
 
-def start_reconciler_thread(ctx: WorkerContext, enqueue: Enqueue, stop: threading.Event) -> threading.Thread:
+def start_reconciler_thread(ctx: WorkerContext, enqueue: Enqueue, stop: threading.Event,
+                            waiting: Waiting | None = None) -> threading.Thread:
     def loop() -> None:
         while not stop.wait(ctx.settings.reconcile_interval_seconds):
             try:
-                reconcile(ctx, enqueue)
+                reconcile(ctx, enqueue, waiting=waiting)
             except Exception as exc:  # noqa: BLE001 - try again next interval
                 log.warning("reconciler pass failed: %s", exc)
 

@@ -90,13 +90,14 @@ def _worker(args: argparse.Namespace) -> int:
         EmbeddedWorker(ctx, stop).run_forever()
         return 0
     from workers.celery_app import make_celery
-    from workers.dispatch import send_audit_chain
+    from workers.dispatch import send_audit_chain, waiting_messages
     from workers.reconciler import start_reconciler_thread
 
     app = make_celery(settings)
     if not args.no_reconciler:
         start_reconciler_thread(
-            ctx, lambda a, s, t: send_audit_chain(app, settings, a, s, t), stop)
+            ctx, lambda a, s, t: send_audit_chain(app, settings, a, s, t), stop,
+            waiting=lambda: waiting_messages(app, settings))
     queues = args.queues or f"{settings.gpu_queue},{settings.cpu_queue}"
     argv = ["worker", "-Q", queues, "--concurrency", str(args.concurrency), "--pool", args.pool,
             "--loglevel", args.loglevel, "-E"]

@@ -179,6 +179,9 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
             assert all(n <= 1 for n in per_stage)
     assert all(isinstance(r.result, dict) and r.result.get("labels") for r in results), "a half-written result"
     ok = sum(a.status == "succeeded" for a in audits.values())
-    reliability.row("crashes", scenario=f"PostgreSQL: {killed} backend connections terminated during 8 s",
+    log = cluster.log("w1")
+    interrupted = log.count("heartbeat for") + log.count("Retry in") + log.count("OperationalError")
+    reliability.row("crashes", scenario=f"PostgreSQL: {killed} backend connections terminated during 8 s "
+                    f"({interrupted} interrupted worker DB operations logged)",
                     audits=len(ids), completed=ok, lost=0, duplicated=0,
                     recovered_in_s=f"{len(ids) - ok} failed cleanly")

@@ -4,7 +4,7 @@ ERASER comprehensiveness / sufficiency with AOPC over 1/5/10/20/50% bins (remova
 [MASK] token), Kendall tau against leave-one-out, and attention-vs-gradient tau (Jain and
 Wallace 2019). Prints the ranked table, writes JSON and a PNG.
 
-    python bench/explainers.py [--n 40 --threads 1 --out bench/out]
+    python bench/explainers.py [--n 40 --threads 1 --out bench/results]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--removal", default="mask", choices=["mask", "pad"])
     ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
 
     import torch

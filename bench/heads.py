@@ -6,7 +6,7 @@ evaluation slice (the first rows), plus a structurally pruned model (50% of head
 the AttAttr ordering), per-head Clark et al. pattern statistics and one attribution tree.
 Prints side-by-side accuracies and ratios, writes JSON and a PNG.
 
-    python bench/heads.py [--eval 128 --held-out 32 --threads 1 --out bench/out]
+    python bench/heads.py [--eval 128 --held-out 32 --threads 1 --out bench/results]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--per-layer-most", action="store_true", help="also the per-layer most-first curves")
     ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
 
     import torch

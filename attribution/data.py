@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,13 +51,21 @@ def _read(path: Path):
         kwargs = {"keep_default_na": False}
         if path.suffix.lower() == ".tsv":
             kwargs.update(sep="\t", quoting=csv.QUOTE_NONE)
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # datasets logs parse failures itself; we raise instead
     try:
         return datasets.load_dataset(fmt, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file for the user
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        root = exc
+        while root.__cause__ is not None:
+            root = root.__cause__
+        msg = str(root).splitlines()[0] if str(root) else type(root).__name__
         if "corresponds to no data" in msg:
             raise DataError(f"{path}: no rows") from exc
         raise DataError(f"{path}: cannot read as {path.suffix[1:].upper()}: {msg}") from exc
+    finally:
+        logger.setLevel(level)
 
 
 def _as_text(value) -> str | None:

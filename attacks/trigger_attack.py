@@ -30,6 +30,7 @@ class ClassAccuracy:
     num_examples: int
     clean_accuracy: float
     triggered_accuracy: float
+    triggered_predictions: dict[str, int] = field(default_factory=dict)  # label -> count
 
     @property
     def drop(self) -> float:
@@ -145,7 +146,8 @@ def evaluate_triggers(
         flipped_mask = clean_ok & (trig_pred != clean)
         per_class = [
             ClassAccuracy(c, names[c], int((gold == c).sum()),
-                          _accuracy(clean_ok[gold == c]), _accuracy(trig_ok[gold == c]))
+                          _accuracy(clean_ok[gold == c]), _accuracy(trig_ok[gold == c]),
+                          dict(Counter(names[int(p)] for p in trig_pred[gold == c])))
             for c in range(num_labels)
         ]
         idx = flipped_mask.nonzero().flatten().tolist()

@@ -101,15 +101,12 @@ class HeadImportance:
             yield examples[start:start + batch_size]
 
     def _attattr(self, examples, *, steps, progress, **_) -> torch.Tensor:
-        # Eq. 6 computed here from the engine's results (adapter: views.head_importance_attattr
-        # was not on the engine branch yet): mean over examples of max_{i,j} Attr_h(A)[i, j].
         from attribution.attention_attribution import AttentionAttribution
+        from attribution.views import head_importance_attattr
 
         engine = AttentionAttribution(self.loaded)
         kw = {"steps": steps} if steps is not None else {}
-        results = engine.attribute(examples, target="gold", progress=progress, **kw)
-        per_example = torch.stack([r.scores.float().flatten(2).amax(-1) for r in results])  # (N, L, H)
-        return per_example.mean(0)
+        return head_importance_attattr(engine, examples, target="gold", progress=progress, **kw)
 
     @torch.no_grad()
     def _attention(self, examples, *, batch_size, progress, **_) -> torch.Tensor:

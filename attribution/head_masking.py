@@ -14,6 +14,7 @@ from contextlib import ExitStack
 
 import torch
 
+from attribution.batching import token_lengths
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
 from attribution.intervention import AttentionIntervention
@@ -54,19 +55,27 @@ class MaskedEvaluator:
 
     @torch.no_grad()
     def logits(self, examples: Sequence[Example], masks: torch.Tensor, *, max_rows: int = 256,
+               examples_per_pass: int = 32,
                progress: Callable[[float], None] | None = None) -> torch.Tensor:
-        """Logits (M, N, C) of N examples under each of M masks (M, L, H)."""
+        """Logits (M, N, C) of N examples under each of M masks (M, L, H).
+
+        Examples are grouped by token length (little padding), ``examples_per_pass`` at a
+        time, each group repeated for as many masks as fit in ``max_rows`` rows.
+        """
         masks = self.check_masks(masks).to(self.loaded.device)
         if not examples:
             raise AttributionInputError("no examples to evaluate")
         n_masks = masks.shape[0]
-        ex_chunk = max(1, min(len(examples), max_rows))
+        ex_chunk = max(1, min(len(examples), examples_per_pass, max_rows))
         cfg_chunk = max(1, max_rows // ex_chunk)
+        lengths = token_lengths(self.loaded.tokenizer, list(examples))
+        order = sorted(range(len(examples)), key=lambda i: (examples[i].pair is not None, lengths[i], i))
         out = torch.empty(n_masks, len(examples), self.loaded.model.config.num_labels)
         total = -(-len(examples) // ex_chunk) * -(-n_masks // cfg_chunk)
         done = 0
         for e0 in range(0, len(examples), ex_chunk):
-            part = list(examples[e0:e0 + ex_chunk])
+            idx = order[e0:e0 + ex_chunk]
+            part = [examples[i] for i in idx]
             enc = encode(self.loaded.tokenizer, part, self.loaded.device)
             b = len(part)
             for c0 in range(0, n_masks, cfg_chunk):
@@ -76,7 +85,7 @@ class MaskedEvaluator:
                 rep = {k: v.repeat(c, 1) for k, v in enc.items()}  # (c*b, T)
                 with per_row_masking(self.intervention, rows):
                     logits = self.loaded.model(**rep).logits.float().cpu()  # (c*b, C)
-                out[c0:c0 + c, e0:e0 + b] = logits.view(c, b, -1)
+                out[c0:c0 + c, idx] = logits.view(c, b, -1)
                 done += 1
                 if progress is not None:
                     progress(done / total)

@@ -4,7 +4,7 @@ ERASER comprehensiveness / sufficiency with AOPC over 1/5/10/20/50% bins (remova
 [MASK] token), Kendall tau against leave-one-out, and attention-vs-gradient tau (Jain and
 Wallace 2019). Prints the ranked table, writes JSON and a PNG.
 
-    python bench/explainers.py [--n 40 --threads 1 --out bench/out]
+    python bench/explainers.py [--n 40 --threads 1 --out bench/results]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40, help="SST-2 dev rows to explain (from the top)")
     ap.add_argument("--methods", default="attention,rollout,grad_attention,lrp,integrated_gradients,grad_input,attattr")
     ap.add_argument("--removal", default="mask", choices=["mask", "pad"])
+    ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
 
     import torch
@@ -39,7 +40,7 @@ def main() -> None:
     from bench.minilm_checkpoint import SST2, minilm_checkpoint
 
     t0 = time.perf_counter()
-    ckpt = minilm_checkpoint()
+    ckpt = args.model or minilm_checkpoint()
     loaded = load_classifier(ckpt)
     examples = load_examples(SST2 / "dev.tsv", limit=args.n)
     methods = args.methods.split(",")

@@ -6,7 +6,7 @@ evaluation slice (the first rows), plus a structurally pruned model (50% of head
 the AttAttr ordering), per-head Clark et al. pattern statistics and one attribution tree.
 Prints side-by-side accuracies and ratios, writes JSON and a PNG.
 
-    python bench/heads.py [--eval 128 --held-out 32 --threads 1 --out bench/out]
+    python bench/heads.py [--eval 128 --held-out 32 --threads 1 --out bench/results]
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval", type=int, default=128, help="evaluation rows (first rows of dev)")
     ap.add_argument("--held-out", type=int, default=32, help="importance rows (last rows of dev)")
-    ap.add_argument("--by", default="attattr,attention,taylor,random")
+    ap.add_argument("--by", default="attattr,attention,random", help="orderings (add taylor,accdiff)")
     ap.add_argument("--per-layer-most", action="store_true", help="also the per-layer most-first curves")
+    ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
 
     import torch
@@ -47,7 +48,7 @@ def main() -> None:
     from bench.minilm_checkpoint import SST2, minilm_checkpoint
 
     t0 = time.perf_counter()
-    ckpt = minilm_checkpoint()
+    ckpt = args.model or minilm_checkpoint()
     loaded = load_classifier(ckpt)
     dev = load_examples(SST2 / "dev.tsv")
     evaluation, held = dev[: args.eval], dev[len(dev) - args.held_out:]

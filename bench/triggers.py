@@ -51,12 +51,18 @@ def sample(examples, n, seed):
     return rows[:n]
 
 
+def stage(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model")
     ap.add_argument("--mine", type=int, default=96, help="train rows to mine on")
     ap.add_argument("--validation", type=int, default=128, help="train rows for damage ranking")
     ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--steps", type=int, help="attribution quadrature nodes (default: engine's)")
+    ap.add_argument("--dev-rows", type=int, help="evaluate on the first N dev rows (default all)")
     ap.add_argument("--throughput-rows", type=int, default=100)
     ap.add_argument("--hf-wrapper-rows", type=int, default=20)
     ap.add_argument("--baseline-rows", type=int, default=20)
@@ -80,17 +86,19 @@ def main() -> int:
     loaded = load_classifier(model_dir)
     labels = loaded.labels
     train = load_examples(DATA / "SST-2" / "train.tsv", labels=labels, limit=4000)
-    dev = load_examples(DATA / "SST-2" / "dev.tsv", labels=labels)
+    dev = load_examples(DATA / "SST-2" / "dev.tsv", labels=labels, limit=args.dev_rows)
     pool = sample(train, args.mine + args.validation, seed=0)
     mine_rows, val_rows = pool[: args.mine], pool[args.mine :]
-    result: dict = {"model": str(model_dir), "model_sha256": loaded.sha256,
+    result: dict = {"args": vars(args), "model": str(model_dir), "model_sha256": loaded.sha256,
                     "threads": torch.get_num_threads(), "device": str(loaded.device)}
 
+    stage(f"mining on {len(mine_rows)} train rows")
     t0 = time.perf_counter()
     triggers, patterns = mine_triggers(AttentionAttribution(loaded), mine_rows,
-                                       options=MiningOptions(max_triggers=40))
+                                       options=MiningOptions(max_triggers=40, steps=args.steps))
     t_mine = time.perf_counter() - t0
     by_attr = [t.text for t in triggers[: args.top_k]]
+    stage(f"{len(patterns)} patterns, {len(triggers)} triggers; damage ranking")
     t0 = time.perf_counter()
     triggers = rank_by_damage(loaded.model, loaded.tokenizer, triggers, val_rows, candidates=30)
     t_rank = time.perf_counter() - t0
@@ -103,6 +111,7 @@ def main() -> int:
                         "damage_ranking_seconds": t_rank, "top_by_attribution": by_attr,
                         "triggers": [t.to_json() for t in top]}
 
+    stage(f"evaluating {len(top)} triggers on {len(dev)} dev rows")
     t0 = time.perf_counter()
     report = evaluate_triggers(loaded.model, loaded.tokenizer, dev, top, keep_flipped=5)
     result["dev_attack"] = {**report.to_json(), "wall_seconds": time.perf_counter() - t0}
@@ -110,6 +119,7 @@ def main() -> int:
     # Universal-trigger baseline (Wallace et al. 2019), searched on train rows, scored on dev.
     from attacks.universal_trigger import universal_trigger
 
+    stage("universal trigger (HotFlip)")
     t0 = time.perf_counter()
     uni = universal_trigger(loaded.model, loaded.tokenizer, val_rows, length=3, iterations=2,
                             candidates=10, batch_size=32)
@@ -126,6 +136,7 @@ def main() -> int:
     from textattack.models.wrappers import HuggingFaceModelWrapper  # after the offline setup
 
     rows = dev[: args.throughput_rows]
+    stage(f"throughput on {len(rows)} rows")
     t0 = time.perf_counter()
     ours = evaluate_triggers(loaded.model, loaded.tokenizer, rows, top, keep_flipped=0)
     t_ours = time.perf_counter() - t0
@@ -154,6 +165,7 @@ def main() -> int:
     result["throughput"]["ours_success_rate"] = len(flipped_any) / correct if correct else 0.0
 
     base_rows = dev[: args.baseline_rows]
+    stage(f"baselines on {len(base_rows)} rows")
     baselines = [ta_dyn.to_json() | {"rows": len(rows)}]
     for name in [b.strip() for b in args.baselines.split(",") if b.strip()]:
         if name == "pwws" and not wordnet_ready():
@@ -164,6 +176,7 @@ def main() -> int:
 
     from attacks.probes import keyword_reliance
 
+    stage("probes")
     result["probes"] = keyword_reliance(loaded.model, loaded.tokenizer, dev, labels=labels)
 
     out = Path(args.out)

@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "attaudit.cli.heads",
     "attaudit.cli.explain",
     "attaudit.cli.triggers",
+    "attaudit.cli.service_cmds",
 ]
 
 

@@ -108,3 +108,19 @@ def test_recipe_through_textattack_cli(planted_model_dir, tmp_path):
     assert int(stats["Number of skipped attacks:"]) == expected.count("skipped")
     assert int(stats["Number of failed attacks:"]) == expected.count("failed")
     assert n_ok >= N // 3
+
+
+def test_transformation_on_two_columns_matches_insertion():
+    from collections import OrderedDict
+
+    from attacks.textattack_offline import import_textattack
+    from attacks.trigger_insertion import insert_into_texts
+    from attacks.trigger_transformation import TriggerInsertion
+
+    ta = import_textattack()
+    trig = Trigger(tokens=["red", "dog"], segments=[0, 1], relative_positions=[0.0, 1.0])
+    text = ta.shared.AttackedText(OrderedDict(premise="the cat sat .", hypothesis="a mat ."))
+    (out,) = TriggerInsertion([trig])(text)
+    expected = insert_into_texts("the cat sat .", "a mat .", trig)
+    assert tuple(out._text_input.values()) == expected == ("red the cat sat .", "a mat . dog")
+    assert {out.words[i] for i in out.attack_attrs["modified_indices"]} == {"red", "dog"}

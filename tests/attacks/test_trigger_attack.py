@@ -22,9 +22,9 @@ TRIGGERS = [
 
 def test_matches_naive_loop(planted_model_dir):
     model, tok = _load(planted_model_dir)
-    examples = make_examples(60, seed=11)
+    examples = make_examples(32, seed=11)
     report = evaluate_triggers(model, tok, examples, TRIGGERS, batch_size=7, seed=3)
-    assert report.num_queries == 60 * 4
+    assert report.num_queries == 32 * 4
     for k, (trig, res) in enumerate(zip(TRIGGERS, report.results, strict=True)):
         correct = flipped = 0
         per_class_hits = {0: 0, 1: 0}
@@ -51,6 +51,9 @@ def test_planted_pair_flips_other_class(planted_model_dir):
     assert other.clean_accuracy > 0.95 and other.triggered_accuracy < 0.1
     assert planted.drop < 0.05  # pushing toward the label it already has changes nothing
     assert pair.pushed_toward == {"planted": pair.num_flipped}
+    # per gold class: where the triggered predictions go
+    assert other.triggered_predictions["planted"] > 0.9 * other.num_examples
+    assert sum(other.triggered_predictions.values()) == other.num_examples
     assert pair.attack_success_rate > 0.7
     assert len(pair.flipped) == pair.num_flipped
     f = pair.flipped[0]

@@ -102,3 +102,22 @@ def test_rank_by_damage_promotes_the_harmful_trigger(planted_model_dir):
     ranked = rank_by_damage(loaded.model, loaded.tokenizer, [weak, strong], val)
     assert ranked[0] is strong and ranked[0].scores["damage"] > 0.8
     assert ranked[1].scores["damage"] < 0.3
+
+
+def test_sentence_pairs_mine_and_flip(planted_pair_model_dir):
+    """Pair task: the planted words live in the first segment; the trigger keeps that segment."""
+    loaded = load_classifier(planted_pair_model_dir)
+    mining = make_examples(48, 61, pair_task=True)
+    triggers, _ = mine_triggers(AttentionAttribution(loaded), mining)
+    # single-example patterns of the other class can outscore it on attribution alone ...
+    assert any(sorted(t.tokens) == sorted(PAIR) for t in triggers[:5])
+    # ... the damage ranking on a validation slice puts the planted pair first
+    val = make_examples(40, 63, pair_task=True)
+    top = rank_by_damage(loaded.model, loaded.tokenizer, triggers, val, candidates=10)[0]
+    assert sorted(top.tokens) == sorted(PAIR) and top.segments == [0, 0]
+    assert top.support >= 3 and top.pushed_label_name == "planted"
+    held_out = [e for e in make_examples(120, 62, pair_task=True) if e.label == 0]
+    res = evaluate_triggers(loaded.model, loaded.tokenizer, held_out, [top]).results[0]
+    assert res.attack_success_rate > 0.8
+    f = res.flipped[0]
+    assert f["triggered_pair"] == f["pair"]  # the second segment is untouched

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Create the project virtualenv and install attaudit with everything its tests and demo need.
 set -euo pipefail
+# Headless Chromium for the report's browser test (Debian's package; Playwright drives it).
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium
+fi
 PY=${PY:-python3}
 VENV=${VENV:-.venv}
 "$PY" -m venv "$VENV"

@@ -20,7 +20,12 @@ from attaudit.cli.errors import UserError, is_input_error
 
 # Subcommand modules, in the order `attaudit --help` lists them.
 COMMAND_MODULES: list[str] = [
+    "attaudit.cli.audit",
     "attaudit.cli.attribute",
+    "attaudit.cli.heads",
+    "attaudit.cli.explain",
+    "attaudit.cli.triggers",
+    "attaudit.cli.service_cmds",
 ]
 
 

@@ -1,0 +1,222 @@
+"""`attaudit triggers mine|attack|export`: attribution-mined adversarial triggers.
+
+mine:   attribute a mining slice (training data, never the evaluation slice), extract and rank
+        trigger patterns (Hao et al. AAAI 2021, section 4.4), write a trigger JSON file.
+attack: insert the top-k triggers into every row of an evaluation file; per-class accuracy
+        with/without the trigger, drop, attack success rate, flipped examples -> JSON + table.
+export: write a TextAttack recipe file for `textattack attack --attack-from-file FILE^attack`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from attaudit.cli.errors import UserError
+
+POSITIONS = ("relative", "start", "end", "random")
+RANKINGS = ("attribution_sum", "attribution_max", "support")
+
+
+def _data_args(p: argparse.ArgumentParser, *, model: bool = True) -> None:
+    if model:
+        p.add_argument("--model", required=True, help="directory of a saved sequence classifier")
+        p.add_argument("--device", help="cpu | cuda | cuda:N (default: CUDA when present)")
+    p.add_argument("--data", required=True, help="CSV / TSV / JSONL / Parquet file")
+    p.add_argument("--text-column", help="text column (guessed from GLUE headers by default)")
+    p.add_argument("--pair-column", help="second text column for sentence pairs")
+    p.add_argument("--label-column", help="gold label column (names or integers)")
+    p.add_argument("--limit", type=int, help="use the first N rows")
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return n
+
+
+def _out_path(path: str) -> Path:
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise UserError(f"output directory {str(out.parent)!r} does not exist")
+    return out
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _progress(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=desc, leave=False)
+
+    def hook(fraction: float) -> None:
+        bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
+        bar.refresh()
+
+    return bar, hook
+
+
+def _load(args, data: str, *, limit: int | None):
+    from attribution.data import load_examples
+    from attribution.model_loading import load_classifier
+
+    loaded = load_classifier(args.model, device=args.device)
+    examples = load_examples(data, text_column=args.text_column, pair_column=args.pair_column,
+                             label_column=args.label_column, labels=loaded.labels, limit=limit)
+    return loaded, examples
+
+
+def run_mine(args) -> int:
+    from attacks.trigger_file import TriggerSet, make_provenance, save_triggers
+    from attacks.trigger_mining import MiningOptions, mine_triggers, rank_by_damage
+    from attribution.attention_attribution import AttentionAttribution
+    from attribution.data import dataset_sha256, load_examples
+
+    out = _out_path(args.out)
+    if args.validation and Path(args.validation).resolve() == Path(args.data).resolve():
+        raise UserError("--validation must not be the mining file")
+    opts = MiningOptions(threshold=args.threshold, second_ratio=args.second_ratio,
+                         top_pairs=args.top_pairs, rank_by=args.rank_by,
+                         min_support=args.min_support, max_triggers=args.max_triggers,
+                         method=args.method, steps=args.steps)
+    loaded, examples = _load(args, args.data, limit=args.limit)
+    validation = None
+    if args.validation:
+        validation = load_examples(args.validation, text_column=args.text_column,
+                                   pair_column=args.pair_column, label_column=args.label_column,
+                                   labels=loaded.labels, limit=args.validation_limit)
+    bar, hook = _progress("mining")
+    try:
+        triggers, patterns = mine_triggers(AttentionAttribution(loaded), examples, options=opts,
+                                           progress=hook)
+    finally:
+        bar.close()
+    if not triggers:
+        raise UserError(f"no pattern reached the threshold {opts.threshold} on {len(examples)} rows")
+    if args.position != "relative":
+        triggers = [t.with_position(args.position) for t in triggers]
+    if validation is not None:
+        triggers = rank_by_damage(loaded.model, loaded.tokenizer, triggers, validation,
+                                  candidates=args.damage_candidates)
+    mining = {"rows": len(examples), "patterns": len(patterns), "threshold": opts.threshold,
+              "second_ratio": opts.second_ratio, "top_pairs": opts.top_pairs,
+              "rank_by": "damage" if validation is not None else opts.rank_by,
+              "method": opts.method, "steps": opts.steps, "data": str(args.data),
+              "validation": str(args.validation) if args.validation else None}
+    prov = make_provenance(model_sha256=loaded.sha256, dataset_sha256=dataset_sha256(args.data),
+                           mining=mining)
+    save_triggers(TriggerSet(triggers, labels=list(loaded.labels), provenance=prov), out)
+    print(f"{len(triggers)} triggers from {len(patterns)} patterns on {len(examples)} rows -> {out}")
+    for t in triggers[:10]:
+        print(f"  {t.text!r:32} seg={t.segment} pushes={t.pushed_label_name} "
+              f"support={t.support} rank={t.scores['rank']:.4f}")
+    return 0
+
+
+def run_attack(args) -> int:
+    from attacks.trigger_attack import evaluate_triggers
+    from attacks.trigger_file import load_triggers
+    from attribution.data import dataset_sha256
+
+    out = _out_path(args.json)
+    trigger_set = load_triggers(args.triggers)
+    loaded, examples = _load(args, args.data, limit=args.limit)
+    chosen = trigger_set.triggers[: args.top_k]
+    if any(ex.label is None for ex in examples):
+        raise UserError(f"{args.data}: every attacked row needs a gold label (--label-column)")
+    bar, hook = _progress("attacking")
+    try:
+        report = evaluate_triggers(loaded.model, loaded.tokenizer, examples, chosen,
+                                   labels=loaded.labels, position=args.position,
+                                   batch_size=args.batch_size, keep_flipped=args.keep_flipped,
+                                   progress=hook)
+    finally:
+        bar.close()
+    payload = report.to_json()
+    payload["provenance"] = {"model_sha256": loaded.sha256,
+                             "dataset_sha256": dataset_sha256(args.data),
+                             "triggers": trigger_set.provenance}
+    if trigger_set.provenance.get("model_sha256") not in (None, loaded.sha256):
+        payload["warning"] = "triggers were mined on a different model"
+    _write_json(out, payload)
+    print(f"{report.num_examples} rows x {len(chosen)} triggers, {report.num_queries} model "
+          f"queries in {report.seconds:.1f}s -> {out}")
+    for r in report.results:
+        drops = ", ".join(f"{c.label_name} {c.clean_accuracy:.3f}->{c.triggered_accuracy:.3f}"
+                          for c in r.per_class)
+        print(f"  #{r.rank} {r.trigger.text!r:28} success {r.attack_success_rate:.3f}  [{drops}]")
+    return 0
+
+
+def run_export(args) -> int:
+    from attacks.recipe_export import export_recipe
+    from attacks.trigger_file import load_triggers
+
+    out = _out_path(args.out)
+    if out.suffix != ".py":
+        raise UserError("--out must name a .py file (TextAttack imports it)")
+    trigger_set = load_triggers(args.triggers)
+    export_recipe(trigger_set, out, top_k=args.top_k, position=args.position,
+                  dynamic_padding=not args.no_dynamic_padding)
+    print(f"recipe with {len(trigger_set.triggers[: args.top_k])} triggers -> {out}\n"
+          f"run: textattack attack --attack-from-file {out}^attack "
+          f"--model-from-huggingface MODEL_DIR --dataset-from-file DATA.py")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("triggers", help="mine, evaluate and export adversarial triggers",
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="triggers_command", metavar="ACTION", required=True)
+
+    m = sub.add_parser("mine", help="mine ranked triggers from attention attribution")
+    _data_args(m)
+    m.add_argument("--out", required=True, help="trigger JSON file to write")
+    m.add_argument("--threshold", type=float, default=0.02, help="drop patterns scoring less")
+    m.add_argument("--second-ratio", type=float, default=0.2,
+                   help="use only the top-1 pair when the second is under this ratio of it")
+    m.add_argument("--top-pairs", type=int, choices=(1, 2), default=2)
+    m.add_argument("--rank-by", choices=RANKINGS, default="attribution_sum")
+    m.add_argument("--min-support", type=_positive, default=1)
+    m.add_argument("--max-triggers", type=_positive, default=50)
+    m.add_argument("--method", default="gausslegendre", help="attribution quadrature rule")
+    m.add_argument("--steps", type=_positive, help="quadrature nodes")
+    m.add_argument("--position", choices=POSITIONS, default="relative",
+                   help="insertion rule stored with the triggers")
+    m.add_argument("--validation", help="labelled file: re-rank by measured damage on it")
+    m.add_argument("--validation-limit", type=_positive, default=200)
+    m.add_argument("--damage-candidates", type=_positive, default=20)
+    m.set_defaults(func=run_mine)
+
+    a = sub.add_parser("attack", help="per-class accuracy drop and success rate of triggers")
+    _data_args(a)
+    a.add_argument("--triggers", required=True, help="trigger JSON file")
+    a.add_argument("--json", required=True, help="write results to this JSON file")
+    a.add_argument("--top-k", type=_positive, default=10)
+    a.add_argument("--position", choices=POSITIONS, help="override the triggers' insertion rule")
+    a.add_argument("--batch-size", type=_positive, default=64)
+    a.add_argument("--keep-flipped", type=int, default=50, help="flipped examples kept per trigger")
+    a.set_defaults(func=run_attack)
+
+    e = sub.add_parser("export", help="write a TextAttack recipe file")
+    e.add_argument("--triggers", required=True, help="trigger JSON file")
+    e.add_argument("--out", required=True, help="recipe .py file to write")
+    e.add_argument("--top-k", type=_positive)
+    e.add_argument("--position", choices=POSITIONS)
+    e.add_argument("--no-dynamic-padding", action="store_true",
+                   help="keep TextAttack's own model wrapper (pads to the maximum length)")
+    e.set_defaults(func=run_export)

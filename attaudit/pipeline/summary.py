@@ -1,0 +1,113 @@
+"""Assemble the JSON twin: stage results, run metadata and the summary verdict."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from importlib import metadata as importlib_metadata
+from typing import TYPE_CHECKING, Any
+
+from attaudit.pipeline.config import STAGE_NAMES
+from attaudit.pipeline.stages import missing_requirements
+
+if TYPE_CHECKING:
+    from attaudit.pipeline.runner import AuditRun
+
+SCHEMA = "attaudit.report/1"
+_PACKAGES = ("attaudit", "torch", "transformers", "textattack", "datasets", "numpy")
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _model_info(run: AuditRun) -> dict[str, Any]:
+    """Architecture, labels and shape from config.json (no torch needed)."""
+    info: dict[str, Any] = {"path": str(run.model_dir), "sha256": run.model_sha256}
+    try:
+        cfg = json.loads((run.model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return info
+    id2label = cfg.get("id2label") or {}
+    info["architecture"] = cfg.get("model_type")
+    info["labels"] = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+    info["num_layers"] = cfg.get("num_hidden_layers", cfg.get("n_layers"))
+    info["num_heads"] = cfg.get("num_attention_heads", cfg.get("n_heads"))
+    if run._loaded is not None:
+        info["device"] = str(run._loaded.device)
+        info["content_sha256"] = getattr(run._loaded, "sha256", None)
+    return info
+
+
+def summarize(stages: dict[str, dict]) -> dict[str, Any]:
+    """The verdict: clean accuracy, worst trigger drop, heads that matter, most faithful explainer."""
+    out: dict[str, Any] = {}
+    clean = stages.get("clean_eval")
+    if clean:
+        out["clean_accuracy"] = clean["accuracy"]
+    trig = stages.get("triggers")
+    if trig and trig.get("triggers"):
+        worst = None
+        for t in trig["triggers"]:
+            for row in t.get("per_class", []):
+                if row.get("drop") is not None and (worst is None or row["drop"] > worst["drop"]):
+                    worst = {"trigger": " ".join(t["tokens"]), "label": row["label"],
+                             "accuracy_before": row["accuracy_before"],
+                             "accuracy_after": row["accuracy_after"], "drop": row["drop"]}
+        out["worst_trigger"] = worst
+    heads = stages.get("heads")
+    if heads and heads.get("orderings"):
+        name = "attattr" if "attattr" in heads["orderings"] else next(iter(heads["orderings"]))
+        imp = heads["orderings"][name]["importance"]
+        flat = [(v, layer, h) for layer, row in enumerate(imp) for h, v in enumerate(row)]
+        flat.sort(reverse=True)
+        out["top_heads"] = {"ordering": name, "heads": [
+            {"layer": layer, "head": h, "score": v} for v, layer, h in flat[:3]]}
+        curve = heads["orderings"][name].get("pruning", {}).get("global")
+        if curve and 0.5 in curve["x"]:
+            i = curve["x"].index(0.5)
+            out["top_heads"]["half_pruned"] = {"accuracy_least_first": curve["least_first"][i],
+                                               "accuracy_most_first": curve["most_first"][i],
+                                               "full_accuracy": curve["least_first"][0]}
+    expl = stages.get("explainers")
+    if expl and expl.get("faithfulness"):
+        rows = {r["explainer"]: r for r in expl["faithfulness"]}
+        best = (rows[expl["ranking"][0]] if expl.get("ranking") else
+                max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9))
+        out["most_faithful"] = {"explainer": best["explainer"],
+                                "aopc_comprehensiveness": best.get("aopc_comprehensiveness"),
+                                "aopc_sufficiency": best.get("aopc_sufficiency")}
+    return out
+
+
+def build_results(run: AuditRun, docs: dict[str, dict], *, skipped_for_budget: list[str]) -> dict:
+    """The JSON twin of the report (every number the HTML shows comes from here)."""
+    stages = {name: doc["result"] for name, doc in docs.items()}
+    slice_sizes, rows = {}, None
+    for doc in docs.values():
+        if doc.get("slice_sizes"):
+            slice_sizes, rows = doc["slice_sizes"], doc.get("rows")
+    meta = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": _versions(),
+        "model": _model_info(run),
+        "dataset": {"path": str(run.data_path), "sha256": run.dataset_sha256, "rows": rows,
+                    "slices": slice_sizes},
+        "config": run.config.model_dump(),
+        "seed": run.config.seed,
+        "timings": {name: doc.get("seconds") for name, doc in docs.items()},
+        "stages_selected": list(run.stage_names),
+        "stages_not_run": {name: ("not available in this build" if missing_requirements(name) else
+                                  "not selected" if name not in run.stage_names else
+                                  "skipped: time budget" if name in skipped_for_budget else
+                                  "not run yet")
+                           for name in STAGE_NAMES if name not in docs},
+    }
+    return {"schema": SCHEMA, "metadata": meta, "summary": summarize(stages), "stages": stages}

@@ -1,0 +1,29 @@
+"""Build the FastAPI app (no logic here): state, error handlers, one router per resource."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from attaudit import __version__
+from service.db.session import session_factory
+from service.errors import install_handlers
+from service.queue import make_dispatcher
+from service.ratelimit import RateLimiter
+from service.routers import audits, datasets, health, models
+from service.settings import Settings, get_settings
+from service.storage import ArtifactStore
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="attaudit", version=__version__,
+                  description="Adversarial-robustness audits for transformer text classifiers.")
+    app.state.settings = settings
+    app.state.sessions = session_factory(settings.database_url)
+    app.state.store = ArtifactStore(settings.storage_path)
+    app.state.dispatcher = make_dispatcher(settings)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    install_handlers(app)
+    for module in (models, datasets, audits, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,149 @@
+"""/v1/audits: start (202, queued), list, status, results, report, triggers, recipe, cancel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+
+from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, new_id, utcnow
+from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
+from service.errors import APIError, not_found
+from service.schemas import AuditCreate, AuditOut, AuditPage, error_responses
+
+router = APIRouter(prefix="/v1/audits", tags=["audits"],
+                   responses=error_responses(400, 401, 404, 409, 422, 429))
+log = logging.getLogger(__name__)
+
+
+def _own_audit(session, tenant, audit_id: str) -> Audit:  # noqa: ANN001
+    row = session.get(Audit, audit_id)
+    if row is None or row.tenant_id != tenant.id:
+        raise not_found("audit", audit_id)
+    return row
+
+
+def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
+    """Validate the options through the pipeline's own AuditConfig (pydantic, no torch)."""
+    from attaudit.pipeline.config import AuditConfig
+
+    opts = body.model_dump(exclude_unset=True, exclude={"model_id", "dataset_id"})
+    mapped = sorted({"text_column", "pair_column", "label_column"} & set(opts))
+    if mapped:
+        raise APIError(422, "invalid_audit_config",
+                       f"The column mapping ({', '.join(mapped)}) belongs to the dataset upload, "
+                       "not to the audit.")
+    opts.update(text_column=dataset.text_column, pair_column=dataset.pair_column,
+                label_column=dataset.label_column)
+    try:
+        cfg = AuditConfig(**opts)
+    except (ValidationError, ValueError) as exc:
+        msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise APIError(422, "invalid_audit_config", f"The audit options are invalid: {msg}.") from None
+    return cfg.model_dump(mode="json")
+
+
+@router.post("", response_model=AuditOut, status_code=202)
+def create_audit(body: AuditCreate, request: Request, tenant: CurrentTenant,
+                 session: SessionDep, settings: SettingsDep) -> Audit:
+    model = session.get(ModelRow, body.model_id)
+    if model is None or model.tenant_id != tenant.id:
+        raise not_found("model", body.model_id)
+    dataset = session.get(DatasetRow, body.dataset_id)
+    if dataset is None or dataset.tenant_id != tenant.id:
+        raise not_found("dataset", body.dataset_id)
+    config = build_config(body, dataset)
+    active = session.scalar(select(func.count()).select_from(Audit).where(
+        Audit.tenant_id == tenant.id, Audit.status.in_(ACTIVE_STATUSES)))
+    if active >= settings.max_concurrent_audits:
+        raise APIError(429, "too_many_audits",
+                       f"This tenant already has {active} audits queued or running; "
+                       f"the limit is {settings.max_concurrent_audits}.")
+    audit = Audit(id=new_id(), tenant_id=tenant.id, model_id=model.id, dataset_id=dataset.id,
+                  config=config, stages=list(config["stages"]), status="queued",
+                  run_token=new_id(), report_files={})
+    session.add(audit)
+    session.commit()
+    try:  # enqueue only after the commit; if the broker is down the reconciler re-sends it
+        request.app.state.dispatcher.enqueue(audit.id, list(audit.stages), audit.run_token)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("enqueue of audit %s failed (%s); the reconciler will retry", audit.id, exc)
+    return audit
+
+
+@router.get("", response_model=AuditPage)
+def list_audits(tenant: CurrentTenant, session: SessionDep, settings: SettingsDep,
+                limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                offset: Annotated[int, Query(ge=0)] = 0,
+                status: Annotated[str | None, Query(pattern="^(queued|running|succeeded|failed|cancelled)$")] = None,
+                ) -> AuditPage:
+    q = select(Audit).where(Audit.tenant_id == tenant.id)
+    if status:
+        q = q.where(Audit.status == status)
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = session.scalars(q.order_by(Audit.created_at.desc(), Audit.id).limit(limit).offset(offset))
+    return AuditPage(items=[AuditOut.model_validate(r) for r in rows], total=total or 0,
+                     limit=limit, offset=offset)
+
+
+@router.get("/{audit_id}", response_model=AuditOut)
+def get_audit(audit_id: str, tenant: CurrentTenant, session: SessionDep) -> Audit:
+    return _own_audit(session, tenant, audit_id)
+
+
+@router.delete("/{audit_id}", response_model=AuditOut, status_code=202)
+def cancel_audit(audit_id: str, tenant: CurrentTenant, session: SessionDep) -> Audit:
+    """Queued audits are cancelled at once; running ones stop at the next boundary or tick."""
+    audit = _own_audit(session, tenant, audit_id)
+    if audit.status not in ACTIVE_STATUSES:
+        raise APIError(409, "audit_finished",
+                       f"The audit already finished with status {audit.status!r}.")
+    session.execute(update(Audit).where(Audit.id == audit.id, Audit.status == "queued")
+                    .values(status="cancelled", cancel_requested=True, finished_at=utcnow()))
+    session.execute(update(Audit).where(Audit.id == audit.id, Audit.status == "running")
+                    .values(cancel_requested=True))
+    session.commit()
+    session.refresh(audit)
+    return audit
+
+
+def _artifact(audit: Audit, store, name: str):  # noqa: ANN001, ANN202
+    if audit.status != "succeeded":
+        raise APIError(409, "audit_not_finished",
+                       f"The audit is {audit.status}; results exist once it has succeeded.")
+    sha = (audit.report_files or {}).get(name)
+    if not sha or not store.has_blob(sha):
+        raise APIError(404, "artifact_not_found", f"This audit produced no {name}.")
+    return store.blob_path(sha)
+
+
+@router.get("/{audit_id}/results")
+def get_results(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep):  # noqa: ANN201
+    """The JSON twin of the HTML report."""
+    path = _artifact(_own_audit(session, tenant, audit_id), store, "report.json")
+    return FileResponse(path, media_type="application/json")
+
+
+@router.get("/{audit_id}/report")
+def get_report(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep):  # noqa: ANN201
+    path = _artifact(_own_audit(session, tenant, audit_id), store, "report.html")
+    return FileResponse(path, media_type="text/html; charset=utf-8")
+
+
+@router.get("/{audit_id}/triggers")
+def get_triggers(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep):  # noqa: ANN201
+    path = _artifact(_own_audit(session, tenant, audit_id), store, "triggers.json")
+    return FileResponse(path, media_type="application/json",
+                        filename=f"triggers-{audit_id}.json")
+
+
+@router.get("/{audit_id}/recipe")
+def get_recipe(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep):  # noqa: ANN201
+    path = _artifact(_own_audit(session, tenant, audit_id), store, "recipe.py")
+    return FileResponse(path, media_type="text/x-python", filename=f"recipe-{audit_id}.py")
+
+

@@ -1,0 +1,182 @@
+"""Read the member table of a .zip or .tar.gz without extracting, and check every entry.
+
+All checks run on metadata first (names, types, declared sizes, counts, ratio); only then can a
+member be opened, through a reader that stops at the declared size so a lying header cannot
+make us decompress more than was checked.
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from service.validation.errors import UploadRejected
+from service.validation.limits import UploadLimits
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One regular file of the archive: normalised path, original name, declared size."""
+
+    path: str            # normalised, relative, '/'-separated, common top directory removed
+    raw_name: str
+    size: int
+    compressed: int      # compressed size (zip) or ``size`` (tar: no per-member figure)
+
+
+def archive_kind(path: Path) -> str:
+    """``"zip"`` or ``"tar.gz"`` from the magic bytes (never from the file name)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head in ZIP_MAGIC:
+        return "zip"
+    if head[:2] == GZIP_MAGIC:
+        return "tar.gz"
+    raise UploadRejected("archive_format", "the upload is neither a zip nor a gzip-compressed tar archive (checked by its first bytes)")
+
+
+def normalise_name(raw: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    """Split a member name into safe parts, refusing absolute paths and '..'."""
+    if not raw or "\x00" in raw:
+        raise UploadRejected("archive_bad_name", f"member name {raw!r} is empty or contains a NUL byte")
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UploadRejected("archive_absolute_path", f"member {raw!r} has an absolute path; archive members must be relative")
+    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+    if ".." in parts:
+        raise UploadRejected("archive_path_traversal", f"member {raw!r} contains '..' and would be written outside the model directory")
+    if not parts and not allow_empty:
+        raise UploadRejected("archive_bad_name", f"member name {raw!r} names no file")
+    return tuple(parts)
+
+
+def _zip_entries(zf: zipfile.ZipFile) -> Iterator[tuple[str, str, int, int]]:
+    """(raw name, kind, size, compressed) with kind in file/dir/link/special."""
+    for info in zf.infolist():
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            kind = "link"
+        elif info.is_dir() or stat.S_ISDIR(mode):
+            kind = "dir"
+        elif mode and not stat.S_ISREG(mode) and stat.S_IFMT(mode):
+            kind = "special"
+        else:
+            kind = "file"
+        yield info.filename, kind, info.file_size, info.compress_size
+
+
+def _tar_entries(tf: tarfile.TarFile, limits: UploadLimits) -> Iterator[tuple[str, str, int, int]]:
+    count = 0
+    while True:
+        try:
+            info = tf.next()
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise UploadRejected("archive_corrupt", f"the tar stream cannot be read: {e}") from None
+        if info is None:
+            return
+        count += 1
+        if count > limits.max_members:  # stop reading: a tar bomb never gets fully listed
+            raise UploadRejected("archive_too_many_members", f"the archive has more than {limits.max_members} members; a model directory needs far fewer")
+        if info.issym() or info.islnk():
+            kind = "link"
+        elif info.isdir():
+            kind = "dir"
+        elif info.isreg():
+            kind = "file"
+        else:
+            kind = "special"
+        yield info.name, kind, info.size, info.size
+
+
+def _strip_common_top(paths: list[tuple[str, ...]]) -> int:
+    """How many leading directories every file shares (``model/config.json`` -> 1)."""
+    depth = 0
+    while paths and all(len(p) > depth + 1 for p in paths) and len({p[depth] for p in paths}) == 1:
+        depth += 1
+    return depth
+
+
+def check_members(path: Path, kind: str, limits: UploadLimits) -> list[Member]:
+    """Every metadata check; returns the regular files with normalised paths."""
+    archive_bytes = path.stat().st_size
+    if archive_bytes > limits.max_upload_bytes:
+        raise UploadRejected("upload_too_large", f"the upload is {archive_bytes} bytes; the limit is {limits.max_upload_bytes}")
+    with open_archive(path, kind) as handle:
+        if kind == "zip":
+            if len(handle.infolist()) > limits.max_members:
+                raise UploadRejected("archive_too_many_members", f"the archive has {len(handle.infolist())} members; the limit is {limits.max_members}")
+            entries = list(_zip_entries(handle))
+        else:
+            entries = list(_tar_entries(handle, limits))
+    files: list[tuple[tuple[str, ...], str, int, int]] = []
+    total = 0
+    for raw, what, size, compressed in entries:
+        parts = normalise_name(raw, allow_empty=what == "dir")  # tar's "./" entry
+        if what == "link":
+            raise UploadRejected("archive_link", f"member {raw!r} is a link; links could point outside the model directory and are refused")
+        if what == "special":
+            raise UploadRejected("archive_special_file", f"member {raw!r} is a device file, FIFO or socket; only regular files are accepted")
+        if what == "dir":
+            continue
+        if size > limits.max_member_bytes:
+            raise UploadRejected("archive_member_too_large", f"member {raw!r} is {size} bytes uncompressed; the per-file limit is {limits.max_member_bytes}")
+        if kind == "zip" and size >= limits.ratio_floor_bytes and size > limits.max_compression_ratio * max(compressed, 1):
+            raise UploadRejected("archive_bomb", f"member {raw!r} expands {size / max(compressed, 1):.0f}x; above {limits.max_compression_ratio:.0f}x is treated as a decompression bomb")
+        total += size
+        files.append((parts, raw, size, compressed))
+    if total > limits.max_total_bytes:
+        raise UploadRejected("archive_too_large", f"the archive expands to {total} bytes; the limit is {limits.max_total_bytes}")
+    if total >= limits.ratio_floor_bytes and total > limits.max_compression_ratio * max(archive_bytes, 1):
+        raise UploadRejected("archive_bomb", f"the archive expands {total / max(archive_bytes, 1):.0f}x ({archive_bytes} -> {total} bytes); above {limits.max_compression_ratio:.0f}x is treated as a decompression bomb")
+    depth = _strip_common_top([p for p, *_ in files])
+    members: list[Member] = []
+    seen: set[str] = set()
+    for parts, raw, size, compressed in files:
+        rel = "/".join(parts[depth:])
+        if rel in seen:
+            raise UploadRejected("archive_duplicate_member", f"member {raw!r} appears twice; a later copy could silently replace a checked one")
+        seen.add(rel)
+        members.append(Member(rel, raw, size, compressed))
+    return sorted(members, key=lambda m: m.path)
+
+
+@contextmanager
+def open_archive(path: Path, kind: str) -> Iterator[zipfile.ZipFile | tarfile.TarFile]:
+    """Open for reading, mapping library errors to ``archive_corrupt``."""
+    try:
+        handle: zipfile.ZipFile | tarfile.TarFile = (
+            zipfile.ZipFile(path) if kind == "zip" else tarfile.open(path, mode="r:gz")
+        )
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as e:
+        raise UploadRejected("archive_corrupt", f"the archive cannot be opened: {e}") from None
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+class BoundedReader:
+    """File-like view of a member that refuses to yield more than its declared size."""
+
+    def __init__(self, raw: BinaryIO, member: Member) -> None:
+        self._raw, self._member, self._read = raw, member, 0
+
+    def read(self, n: int = -1) -> bytes:
+        want = self._member.size - self._read + 1 if n < 0 else n
+        try:
+            chunk = self._raw.read(want)
+        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError) as e:
+            raise UploadRejected("archive_corrupt", f"member {self._member.raw_name!r} cannot be decompressed: {e}") from None
+        self._read += len(chunk)
+        if self._read > self._member.size:
+            raise UploadRejected("archive_bomb", f"member {self._member.raw_name!r} decompresses to more than its declared {self._member.size} bytes")
+        return chunk

@@ -1,0 +1,32 @@
+"""A real pipeline run's report: every figure in the JSON twin, opens cleanly in Chromium."""
+
+from __future__ import annotations
+
+import json
+
+from tests.report.browser import open_report
+from tests.report.test_html import figures, json_numbers
+
+
+def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):
+    run = finished_audit["run"]
+    paths = run.write_report(tmp_path / "out")
+    html = paths["report.html"].read_text(encoding="utf-8")
+    twin = json.loads(paths["report.json"].read_text(encoding="utf-8"))
+    shown = figures(html)
+    assert shown, "the report shows no figures"
+    allowed = json_numbers(twin)
+    assert [f for f in shown if f not in allowed] == []
+
+    got = open_report(paths["report.html"], screenshot=tmp_path / "report.png")
+    assert got["console_errors"] == [] and got["page_errors"] == [] and got["requests"] == []
+    assert got["sections"] == ["summary", "clean", "attribution", "heads", "triggers", "explainers", "metadata"]
+    not_run = set(twin["metadata"]["stages_not_run"])
+    assert set(got["not_run"]) == not_run  # every missing stage says so, no other section does
+    if "attribution" in twin["stages"]:
+        ex = twin["stages"]["attribution"]["examples"]
+        for (i, _layer, _head), cells in got["heatmap_cells"].items():
+            assert cells == len(ex[int(i)]["tokens"]) ** 2
+    if "heads" in twin["stages"]:
+        n_orderings = len(twin["stages"]["heads"]["orderings"])
+        assert got["plots"] >= n_orderings + 2  # importance maps + two pruning charts

@@ -54,7 +54,8 @@
     list.replaceChildren();
     ex.top_connections.filter(function (c) { return c.layer === layer; }).forEach(function (c) {
       var li = document.createElement("li");
-      li.textContent = c.src_token + " \u2192 " + c.dst_token + " (head " + c.head + "): " + c.score.toFixed(3);
+      var who = c.head === null ? "all heads" : "head " + c.head;
+      li.textContent = c.src_token + " \u2192 " + c.dst_token + " (" + who + "): " + c.score.toFixed(3);
       list.appendChild(li);
     });
   }

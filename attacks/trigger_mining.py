@@ -86,28 +86,44 @@ class MiningOptions:
             raise TriggerFileError("top_pairs must be 1 or 2")
 
 
+def _whitespace_word_of_char(text: str) -> list[int]:
+    """For each character of ``text``: the index of the whitespace-delimited word it lies in
+    (-1 on whitespace)."""
+    out, word, inside = [-1] * len(text), -1, False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            inside = False
+            continue
+        if not inside:
+            word, inside = word + 1, True
+        out[i] = word
+    return out
+
+
 def _token_words(tokenizer, example, num_tokens: int):
-    """Per token: (segment, word string, whitespace-word index, words in segment) or None."""
+    """Per token: (segment, word string, whitespace-word index, words in segment) or None.
+
+    Words are the *whitespace-delimited* words of the input, not the tokenizer's pre-tokens:
+    BERT's pre-tokenizer splits SST-2's ``n't`` into ``n``, ``'``, ``t``, and a trigger must be a
+    word a person would insert (``n't``), at a whitespace position.
+    """
     max_len = getattr(tokenizer, "model_max_length", None)
     enc = tokenizer(example.text, example.pair, truncation=True, return_offsets_mapping=True,
                     max_length=max_len if max_len and max_len < 100_000 else 512)
     if len(enc["input_ids"]) != num_tokens:
         return None
-    seq_ids, word_ids, offsets = enc.sequence_ids(), enc.word_ids(), enc["offset_mapping"]
-    texts = [example.text, example.pair]
-    spans: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for t, (s, w) in enumerate(zip(seq_ids, word_ids, strict=True)):
-        if s is not None and w is not None:
-            spans[(s, w)].append(t)
+    seq_ids, offsets = enc.sequence_ids(), enc["offset_mapping"]
+    texts = [example.text or "", example.pair or ""]
+    words = [t.split() for t in texts]
+    char_word = [_whitespace_word_of_char(t) for t in texts]
     out: list[tuple[int, str, int, int] | None] = [None] * num_tokens
-    for (s, _w), toks in spans.items():
-        text = texts[s] or ""
-        start, end = offsets[toks[0]][0], offsets[toks[-1]][1]
-        ws = text[:start].split()
-        ws_index = len(ws) if not text[:start] or text[start - 1].isspace() else len(ws) - 1
-        n_ws = len(text.split())
-        for t in toks:
-            out[t] = (s, text[start:end].lower(), ws_index, n_ws)
+    for t, s in enumerate(seq_ids):
+        start, end = offsets[t]
+        if s is None or end <= start:
+            continue
+        w = char_word[s][start] if start < len(char_word[s]) else -1
+        if w >= 0:
+            out[t] = (s, words[s][w].lower(), w, len(words[s]))
     return out
 
 

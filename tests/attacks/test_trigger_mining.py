@@ -121,3 +121,24 @@ def test_sentence_pairs_mine_and_flip(planted_pair_model_dir):
     assert res.attack_success_rate > 0.8
     f = res.flipped[0]
     assert f["triggered_pair"] == f["pair"]  # the second segment is untouched
+
+
+def test_trigger_words_are_whitespace_words_not_pretokens(tiny_bert_dir):
+    """BERT's pre-tokenizer splits SST-2's ``n't`` into n / ' / t; a mined trigger word must be
+    the whitespace word ``n't`` (the demo once reported a trigger "too much t enough")."""
+    from transformers import AutoTokenizer
+
+    from attacks.trigger_mining import _token_words
+    from attribution.data import Example
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    ex = Example("it is n't good", pair="the cat's mat")
+    n = len(tok(ex.text, ex.pair)["input_ids"])
+    words = _token_words(tok, ex, n)
+    real = [w for w in words if w is not None]
+    assert {(s, word, i) for s, word, i, _ in real} == {
+        (0, "it", 0), (0, "is", 1), (0, "n't", 2), (0, "good", 3),
+        (1, "the", 0), (1, "cat's", 1), (1, "mat", 2),
+    }
+    assert sum(1 for w in real if w[1] == "n't") >= 3  # n, ', t all map to the one word
+    assert words[0] is None and words[-1] is None  # [CLS] ... [SEP]

@@ -8,12 +8,10 @@ steps. The file is written atomically (temporary file + rename): an error leaves
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from attaudit.cli.common import write_json_atomic
 from attaudit.cli.errors import UserError
 
 METHODS = ("gausslegendre", "riemann-right", "riemann-left")
@@ -47,20 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _target(value: str):
     return int(value) if value.lstrip("-").isdigit() else value
-
-
-def write_json_atomic(path: Path, payload) -> None:
-    """Write ``payload`` as JSON to ``path`` through a temporary file in the same directory."""
-    if not path.parent.is_dir():
-        raise UserError(f"output directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
-from attaudit.cli.heads import add_data_args, csv_list, load, tqdm_progress, write_json
+from attaudit.cli.heads import add_data_args, csv_list, load
 
 METHODS = ("attention", "rollout", "grad_attention", "lrp", "integrated_gradients", "grad_input", "attattr")
 
@@ -47,7 +48,7 @@ def run(args) -> int:
     report = FaithfulnessEvaluator(loaded).evaluate(examples, explanations, bins=bins,
                                                     removal=args.removal, progress=hook)
     bar.close()
-    write_json(args.json, {
+    write_json_atomic(args.json, {
         "model": args.model, "data": args.data, "model_sha256": loaded.sha256,
         "faithfulness": report.to_json(),
         "explanations": {m: [e.to_json() for e in ex] for m, ex in explanations.items()},

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
-from pathlib import Path
 
+from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
 
 ORDERINGS = ("attattr", "attention", "taylor", "accdiff", "random")
@@ -41,33 +38,6 @@ def load(args, *, limit: int | None = None):
     examples = load_examples(args.data, text_column=args.text_column, pair_column=args.pair_column,
                              label_column=args.label_column, labels=loaded.labels, limit=limit)
     return loaded, examples
-
-
-def write_json(path: str, payload: dict) -> None:
-    """Write atomically: a temporary file in the same directory, then rename."""
-    out = Path(path)
-    if out.parent and not out.parent.is_dir():
-        raise UserError(f"output directory {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".attaudit-", suffix=".json", dir=out.parent or ".")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1, allow_nan=True)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def tqdm_progress(desc: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, desc=desc, leave=False)
-
-    def hook(fraction: float) -> None:
-        bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
-        bar.refresh()
-
-    return bar, hook
 
 
 def register(subparsers) -> None:
@@ -126,7 +96,7 @@ def run(args) -> int:
         result = StructuralPruner(loaded).prune(mask, output_dir=args.write_pruned,
                                                 check_examples=evaluation[:32])
         payload["structural_pruning"] = result.to_json() | {"ordering": prune_by}
-    write_json(args.json, payload)
+    write_json_atomic(args.json, payload)
     print(f"full accuracy {report.full_accuracy:.4f} on {len(evaluation)} rows")
     print("accuracy with 50% of heads pruned (global, least important first):")
     for name in by:

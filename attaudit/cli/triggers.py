@@ -10,11 +10,9 @@ export: write a TextAttack recipe file for `textattack attack --attack-from-file
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 
+from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
 
 POSITIONS = ("relative", "start", "end", "random")
@@ -46,29 +44,6 @@ def _out_path(path: str) -> Path:
     return out
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _progress(desc: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, desc=desc, leave=False)
-
-    def hook(fraction: float) -> None:
-        bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
-        bar.refresh()
-
-    return bar, hook
-
-
 def _load(args, data: str, *, limit: int | None):
     from attribution.data import load_examples
     from attribution.model_loading import load_classifier
@@ -98,7 +73,7 @@ def run_mine(args) -> int:
         validation = load_examples(args.validation, text_column=args.text_column,
                                    pair_column=args.pair_column, label_column=args.label_column,
                                    labels=loaded.labels, limit=args.validation_limit)
-    bar, hook = _progress("mining")
+    bar, hook = tqdm_progress("mining")
     try:
         triggers, patterns = mine_triggers(AttentionAttribution(loaded), examples, options=opts,
                                            progress=hook)
@@ -137,7 +112,7 @@ def run_attack(args) -> int:
     chosen = trigger_set.triggers[: args.top_k]
     if any(ex.label is None for ex in examples):
         raise UserError(f"{args.data}: every attacked row needs a gold label (--label-column)")
-    bar, hook = _progress("attacking")
+    bar, hook = tqdm_progress("attacking")
     try:
         report = evaluate_triggers(loaded.model, loaded.tokenizer, examples, chosen,
                                    labels=loaded.labels, position=args.position,
@@ -151,7 +126,7 @@ def run_attack(args) -> int:
                              "triggers": trigger_set.provenance}
     if trigger_set.provenance.get("model_sha256") not in (None, loaded.sha256):
         payload["warning"] = "triggers were mined on a different model"
-    _write_json(out, payload)
+    write_json_atomic(out, payload)
     print(f"{report.num_examples} rows x {len(chosen)} triggers, {report.num_queries} model "
           f"queries in {report.seconds:.1f}s -> {out}")
     for r in report.results:

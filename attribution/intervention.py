@@ -38,7 +38,7 @@ from attribution.errors import AttributionInputError, ModelLoadError
 ATTN_NAME = "attaudit_eager"
 _OPS: ContextVar[tuple[tuple[int, str, Any], ...]] = ContextVar("attaudit_attention_ops", default=())
 _UIDS = itertools.count(1)
-# self-attention module -> [(intervention, layer)], consulted by the transformers-5 function.
+# self-attention module -> [(weakref to intervention, layer)], read by the transformers-5 function.
 _MODULES: weakref.WeakKeyDictionary[nn.Module, list] = weakref.WeakKeyDictionary()
 _REGISTER_LOCK = threading.Lock()
 
@@ -75,8 +75,10 @@ def _attaudit_eager(module, query, key, value, attention_mask, scaling=None, dro
     if attention_mask is not None:
         scores = scores + attention_mask[:, :, :, : key.shape[-2]]
     probs = nn.functional.softmax(scores, dim=-1)
-    for intervention, layer in _MODULES.get(module, ()):
-        probs = intervention._apply(layer, probs)
+    for ref, layer in _MODULES.get(module, ()):
+        intervention = ref()
+        if intervention is not None:
+            probs = intervention._apply(layer, probs)
     dropped = nn.functional.dropout(probs, p=dropout, training=module.training)
     out = torch.matmul(dropped, value).transpose(1, 2).contiguous()  # (B, Tq, H, D)
     return out, probs
@@ -120,7 +122,10 @@ class AttentionIntervention:
                 if model.config._attn_implementation != ATTN_NAME:
                     model.set_attn_implementation(ATTN_NAME)
                 for layer, module in enumerate(self._modules):
-                    _MODULES.setdefault(module, []).append((self, layer))
+                    # weak: the entry must not keep this intervention (and its model) alive
+                    entries = _MODULES.setdefault(module, [])
+                    entries[:] = [e for e in entries if e[0]() is not None]
+                    entries.append((weakref.ref(self), layer))
         elif getattr(model.config, "_attn_implementation", "eager") != "eager" or not isinstance(
             getattr(first, "dropout", None), nn.Dropout
         ):

@@ -34,7 +34,12 @@ from attribution.data import encode, load_examples  # noqa: E402
 from attribution.model_loading import load_classifier  # noqa: E402
 from attribution.targets import select_output  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "SST-2" / "dev.tsv"
+# shared/ sits beside the clone (CI); worktrees under /work/wt use /work/shared.
+DEFAULT_DATA = next(
+    (p for p in (ROOT.parent / "shared" / "data" / "SST-2" / "dev.tsv",
+                 Path("/work/shared/data/SST-2/dev.tsv")) if p.is_file()),
+    ROOT.parent / "shared" / "data" / "SST-2" / "dev.tsv",
+)
 
 
 def minilm_with_random_head(seed: int) -> Path:

@@ -55,7 +55,11 @@ async def hammer(base: str, key: str, method: str, path: str, body: dict | None,
             nonlocal errors
             for _ in range(per_client):
                 t0 = time.perf_counter()
-                r = await c.request(method, path, json=body)
+                try:
+                    r = await c.request(method, path, json=body)
+                except httpx.TransportError:  # e.g. a keep-alive connection the server closed
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - t0)
                 errors += r.status_code >= 400
         t0 = time.perf_counter()
@@ -76,7 +80,9 @@ def timed_audit(c: httpx.Client, model_id: str, ds_id: str, seed: int) -> float:
     aid = c.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
                                      "stages": ["clean_eval"], "seed": seed}).json()["id"]
     while True:
-        state = c.get(f"/v1/audits/{aid}").json()
+        r = c.get(f"/v1/audits/{aid}")
+        r.raise_for_status()
+        state = r.json()
         if state["status"] in ("succeeded", "failed", "cancelled"):
             break
         time.sleep(0.02)
@@ -177,7 +183,7 @@ def main() -> int:
             stop(p)
             procs.remove(p)
         emb_env = {**base_env(tmp / "emb", f"sqlite:///{tmp / 'emb.db'}"),
-                   "ATTAUDIT_POLL_INTERVAL_SECONDS": "0.05"}
+                   "ATTAUDIT_POLL_INTERVAL_SECONDS": "0.05", "ATTAUDIT_RATE_LIMIT_PER_MINUTE": "0"}
         (tmp / "emb").mkdir()
         api = spawn(["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                     emb_env, tmp / "emb.log")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from service.db.models import Audit, utcnow
 from workers.context import WorkerContext
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedWorker:
-    def __init__(self, ctx: WorkerContext) -> None:
+    def __init__(self, ctx: WorkerContext, stop: threading.Event | None = None) -> None:
         self.ctx = ctx
+        self.stop = stop or threading.Event()
 
     def claim_next(self) -> tuple[str, str] | None:
         now = utcnow()
@@ -40,8 +41,18 @@ class EmbeddedWorker:
                 return audit_id, new
         return None
 
+    def release(self, audit_id: str) -> None:
+        """Give the audit back at a stage boundary (shutdown): the next worker takes it at once."""
+        with self.ctx.sessions() as s:
+            s.execute(update(Audit).where(Audit.id == audit_id, Audit.lease_owner == self.ctx.owner())
+                      .values(lease_owner=None, lease_until=None, enqueued_at=utcnow()))
+            s.commit()
+
     def run_audit(self, audit_id: str, token: str) -> str:
         for stage in remaining_stages(self.ctx, audit_id):
+            if self.stop.is_set():
+                self.release(audit_id)
+                return "interrupted"
             outcome = execute_stage(self.ctx, audit_id, stage, token)
             if outcome in ("cancelled", "failed", "stale", "busy"):
                 return outcome
@@ -54,11 +65,11 @@ class EmbeddedWorker:
         log.info("embedded worker: audit %s", claimed[0])
         return self.run_audit(*claimed)
 
-    def run_forever(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+    def run_forever(self) -> None:
+        while not self.stop.is_set():
             try:
                 if self.run_once() is None:
-                    stop.wait(self.ctx.settings.poll_interval_seconds)
+                    self.stop.wait(self.ctx.settings.poll_interval_seconds)
             except Exception as exc:  # noqa: BLE001 - transient DB trouble: wait and poll again
                 log.warning("embedded worker: %s", exc)
-                stop.wait(self.ctx.settings.poll_interval_seconds * 5)
+                self.stop.wait(self.ctx.settings.poll_interval_seconds * 5)

@@ -23,9 +23,9 @@ CACHE = Path(os.environ.get("ATTAUDIT_CACHE_DIR", Path.home() / ".cache" / "atta
 # Budgets for the demo (measured: see README "make demo").
 DEMO_CONFIG = dict(
     stages=None,  # every available stage
-    examples=6, eval_examples=300, mining_examples=96, importance_examples=64, baseline_examples=16,
-    steps=6, triggers=5, heads_orderings=["attattr", "attention", "taylor", "random"],
-    mining_fraction=0.3, importance_fraction=0.15, seed=0,
+    examples=6, eval_examples=200, mining_examples=80, importance_examples=48, pruning_examples=48,
+    baseline_examples=12, steps=6, triggers=5, heads_orderings=["attattr", "attention", "random"],
+    baselines=["deepwordbug"], mining_fraction=0.3, importance_fraction=0.15, seed=0,
 )
 
 

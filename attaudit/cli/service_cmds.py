@@ -87,7 +87,7 @@ def _worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         print("attaudit worker: embedded mode (no broker), polling the database", file=sys.stderr)
-        EmbeddedWorker(ctx).run_forever(stop)
+        EmbeddedWorker(ctx, stop).run_forever()
         return 0
     from workers.celery_app import make_celery
     from workers.dispatch import send_audit_chain, waiting_messages

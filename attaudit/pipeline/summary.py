@@ -70,6 +70,12 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
         flat.sort(reverse=True)
         out["top_heads"] = {"ordering": name, "heads": [
             {"layer": layer, "head": h, "score": v} for v, layer, h in flat[:3]]}
+        curve = heads["orderings"][name].get("pruning", {}).get("global")
+        if curve and 0.5 in curve["x"]:
+            i = curve["x"].index(0.5)
+            out["top_heads"]["half_pruned"] = {"accuracy_least_first": curve["least_first"][i],
+                                               "accuracy_most_first": curve["most_first"][i],
+                                               "full_accuracy": curve["least_first"][0]}
     expl = stages.get("explainers")
     if expl and expl.get("faithfulness"):
         rows = {r["explainer"]: r for r in expl["faithfulness"]}

@@ -69,7 +69,8 @@ def baselines(results: dict) -> str:
         return f'<h3 id="baselines">TextAttack baselines</h3>{not_run(results, "baselines")}'
     labels = b.get("labels", [])
     rows = "".join(
-        f"<tr><td>{esc(r['name'])}</td><td class='n'>{r['n']}</td><td class='n'>{pct(r['success_rate'])}</td>"
+        f"<tr><td>{esc(r['name'])}</td><td class='n'>{r.get('attacked', r['n'])}</td>"
+        f"<td class='n'>{pct(r['success_rate'])}</td>"
         f"<td class='n'>{num(r.get('avg_queries'))}</td><td class='n'>{secs(r.get('seconds'))}</td></tr>"
         for r in b["recipes"])
     bars = svg.bar_chart([(r["name"], r["success_rate"]) for r in b["recipes"]],

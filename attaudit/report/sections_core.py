@@ -41,9 +41,13 @@ def summary(results: dict) -> str:
     top = s.get("top_heads")
     if top:
         heads = ", ".join(f'L{h["layer"]}-H{h["head"]} ({num(h["score"])})' for h in top["heads"])
+        half = top.get("half_pruned")
+        prune = (f"<div>Pruning the 50% least important heads: accuracy {pct(half['full_accuracy'])} &rarr; "
+                 f"{pct(half['accuracy_least_first'])}; the 50% most important: "
+                 f"{pct(half['accuracy_most_first'])}.</div>" if half else "")
         cards.append(f'<div class="card" id="card-heads"><div class="label">Heads that matter '
                      f'({esc(top["ordering"])})</div><div class="big">{heads.split(" (")[0]}</div>'
-                     f"<div>{heads}</div></div>")
+                     f"<div>{heads}</div>{prune}</div>")
     else:
         cards.append('<div class="card"><div class="label">Heads that matter</div><div>not measured</div></div>')
     f = s.get("most_faithful")

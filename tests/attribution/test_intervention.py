@@ -155,3 +155,17 @@ def test_padding_invariance_of_captured_attention(loaded, arch):
     torch.testing.assert_close(lb[0], la[0], rtol=0, atol=1e-6)
     for pb, pa in zip(cb.probs, ca.probs, strict=True):
         torch.testing.assert_close(pb[0, :, :T, :T], pa[0], rtol=0, atol=1e-6)
+
+
+def test_intervention_does_not_keep_itself_alive(loaded):
+    import gc
+    import weakref
+
+    lc = loaded["xlm-roberta"]
+    ref = weakref.ref(AttentionIntervention(lc.model))
+    gc.collect()
+    assert ref() is None
+    enc = encode(lc.tokenizer, EXAMPLES, lc.device)
+    with AttentionIntervention(lc.model).capture() as cap:  # a dead one leaves no trace
+        _run(lc, enc)
+    assert all(p is not None for p in cap.probs)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 
-from attaudit.pipeline import AuditRun
-from tests.pipeline.test_runner import _config
 from tests.report.browser import open_report
 from tests.report.test_html import figures, json_numbers
 
 
-def test_pipeline_report_twin_and_browser(tiny_bert_dir, tiny_tsv, tmp_path):
-    run = AuditRun(tiny_bert_dir, tiny_tsv, _config(), tmp_path / "work")
-    run.run_all()
+def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):
+    run = finished_audit["run"]
     paths = run.write_report(tmp_path / "out")
     html = paths["report.html"].read_text(encoding="utf-8")
     twin = json.loads(paths["report.json"].read_text(encoding="utf-8"))

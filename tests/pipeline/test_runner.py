@@ -1,4 +1,6 @@
-"""The pipeline end to end on a tiny model: every stage cached and resumable, cancel, errors."""
+"""The pipeline end to end on a tiny model: every stage cached and resumable, cancel, errors.
+
+The shared finished audit includes the baselines stage, which runs TextAttack."""
 
 from __future__ import annotations
 
@@ -8,27 +10,16 @@ import pytest
 
 from attaudit.pipeline import AuditCancelled, AuditConfig, AuditRun, StageUnavailable
 from attaudit.pipeline.config import STAGE_FIELDS
-from attaudit.pipeline.stages import available_stages, missing_requirements
-
-
-def _orderings() -> list[str]:
-    base = ["attention", "taylor", "accdiff", "random"]
-    probe = AuditConfig(stages=["clean_eval"], heads_orderings=["attattr"])
-    return (["attattr"] if not missing_requirements("heads", probe) else []) + base
+from attaudit.pipeline.stages import available_stages
+from tests.pipeline.conftest import small_config
 
 
 def _config(**kw) -> AuditConfig:
-    base = dict(stages=available_stages(), examples=2, eval_examples=20, mining_examples=12,
-                importance_examples=10, pruning_examples=20, baseline_examples=3, steps=3,
-                triggers=2, seed=0, heads_orderings=_orderings())
-    return AuditConfig(**(base | kw))
+    return small_config(**kw)
 
 
-def test_run_all_then_resume_skips_finished_stages(tiny_bert_dir, tiny_tsv, tmp_path):
-    ticks: list[tuple[str, float]] = []
-    run = AuditRun(tiny_bert_dir, tiny_tsv, _config(), tmp_path / "work",
-                   progress=lambda s, f: ticks.append((s, f)))
-    first = run.run_all()
+def test_run_all_then_resume_skips_finished_stages(finished_audit, tiny_bert_dir, tiny_tsv):
+    run, ticks, first, work = (finished_audit[k] for k in ("run", "ticks", "results", "work"))
     assert run.executed == run.stage_names and run.stage_names
     assert set(first["stages"]) == set(run.stage_names)
     for name in run.stage_names:  # progress reached 0 and 1 for every stage, monotonic
@@ -36,20 +27,21 @@ def test_run_all_then_resume_skips_finished_stages(tiny_bert_dir, tiny_tsv, tmp_
         assert fr[0] == 0.0 and fr[-1] == 1.0 and fr == sorted(fr)
     mtimes = {n: run.cache_path(n).stat().st_mtime_ns for n in run.stage_names}
 
-    again = AuditRun(tiny_bert_dir, tiny_tsv, _config(), tmp_path / "work")
+    again = AuditRun(tiny_bert_dir, tiny_tsv, _config(), work)
     second = again.run_all()
     assert again.executed == []  # nothing recomputed
     assert again._loaded is None  # not even the model was loaded
     assert {n: again.cache_path(n).stat().st_mtime_ns for n in again.stage_names} == mtimes
     assert second["stages"] == first["stages"]
 
-    # a budget only some stages depend on re-runs exactly those stages
-    changed = AuditRun(tiny_bert_dir, tiny_tsv, _config(eval_examples=15), tmp_path / "work")
+    # a setting only some stages depend on re-runs exactly those stages
+    changed = AuditRun(tiny_bert_dir, tiny_tsv, _config(tree_threshold=0.5), work)
     changed.run_all()
-    expected = [s for s in changed.stage_names if "eval_examples" in STAGE_FIELDS[s]]
-    assert "clean_eval" in expected and "attribution" not in expected
+    expected = [s for s in changed.stage_names if "tree_threshold" in STAGE_FIELDS[s]]
+    assert expected == ["attribution"]
     assert changed.executed == expected
-    assert changed.results()["stages"]["clean_eval"]["n"] == 15
+    assert {n: changed.cache_path(n).stat().st_mtime_ns for n in changed.stage_names if n != "attribution"} \
+        == {n: t for n, t in mtimes.items() if n != "attribution"}
 
 
 def test_run_stage_is_idempotent_and_single_stage(tiny_bert_dir, tiny_tsv, tmp_path):
@@ -110,9 +102,8 @@ def test_bad_inputs_are_input_errors(tiny_bert_dir, tiny_tsv, tmp_path):
             AuditRun(tiny_bert_dir, tiny_tsv, _config(stages=[missing[0]]), tmp_path)
 
 
-def test_report_files_written_atomically(tiny_bert_dir, tiny_tsv, tmp_path):
-    run = AuditRun(tiny_bert_dir, tiny_tsv, _config(), tmp_path / "w")
-    run.run_all()
+def test_report_files_written_atomically(finished_audit, tmp_path):
+    run = finished_audit["run"]
     paths = run.write_report(tmp_path / "out")
     assert {"report.html", "report.json"} <= set(paths)
     doc = json.loads(paths["report.json"].read_text())
@@ -121,11 +112,11 @@ def test_report_files_written_atomically(tiny_bert_dir, tiny_tsv, tmp_path):
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
-def test_heads_stage_uses_disjoint_slices_and_consistent_curves(tiny_bert_dir, tiny_tsv, tmp_path):
+def test_heads_stage_uses_disjoint_slices_and_consistent_curves(finished_audit):
     if "heads" not in available_stages():
         pytest.fail("heads library missing from this build")
-    run = AuditRun(tiny_bert_dir, tiny_tsv, _config(stages=["clean_eval", "heads"]), tmp_path)
-    res = run.run_all()["stages"]
+    run = finished_audit["run"]
+    res = finished_audit["results"]["stages"]
     h, clean = res["heads"], res["clean_eval"]
     imp_texts = {ex.text for ex in run.slices()["importance"]}
     assert not imp_texts & {ex.text for ex in run.slices()["eval"]}
@@ -154,12 +145,11 @@ def test_time_budget_skips_later_stages_and_says_so(tiny_bert_dir, tiny_tsv, tmp
     assert 'data-not-run="heads"' in html and "skipped: time budget" in html
 
 
-def test_explainers_stage_scores_every_token_of_the_shared_sample(tiny_bert_dir, tiny_tsv, tmp_path):
+def test_explainers_stage_scores_every_token_of_the_shared_sample(finished_audit):
     if "explainers" not in available_stages():
         pytest.fail("explainers library missing from this build")
-    cfg = _config(stages=["explainers"], examples=2)
-    run = AuditRun(tiny_bert_dir, tiny_tsv, cfg, tmp_path)
-    e = run.run_stage("explainers")
+    run = finished_audit["run"]
+    e = finished_audit["results"]["stages"]["explainers"]
     assert e["n_examples"] == 2 and len(e["examples"]) == 2
     assert sorted(e["ranking"]) == sorted(e["explainers"]) == sorted(r["explainer"] for r in e["faithfulness"])
     sample = run.slices()["eval"][:2]
@@ -171,3 +161,22 @@ def test_explainers_stage_scores_every_token_of_the_shared_sample(tiny_bert_dir,
         assert len(row["comprehensiveness_bins"]) == len(e["bins"])
         assert row["aopc_comprehensiveness"] == pytest.approx(
             sum(row["comprehensiveness_bins"]) / len(e["bins"]), abs=1e-5)
+
+
+@pytest.mark.textattack
+def test_baselines_run_textattack_recipes_and_the_mined_triggers(finished_audit):
+    if "baselines" not in available_stages():
+        pytest.fail("attacks.baselines missing from this build")
+    b = finished_audit["results"]["stages"]["baselines"]
+    run = finished_audit["run"]
+    assert b["triggers_included"] == bool(finished_audit["results"]["stages"]["triggers"]["trigger_file"])
+    names = [r["name"] for r in b["recipes"]]
+    assert names == (["attaudit-triggers"] if b["triggers_included"] else []) + run.config.baselines
+    golds = [ex.label for ex in run.slices()["eval"][: run.config.baseline_examples]]
+    for r in b["recipes"]:
+        assert r["n"] == len(golds) == b["n_examples"]
+        assert r["attacked"] + r["skipped"] == r["n"]  # skipped = already misclassified
+        assert 0 <= r["succeeded"] <= r["attacked"]
+        assert r["success_rate"] == (r["succeeded"] / r["attacked"] if r["attacked"] else 0.0)
+    # every recipe sees the same examples, so the same ones are skipped
+    assert len({r["skipped"] for r in b["recipes"]}) == 1

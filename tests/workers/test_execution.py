@@ -82,3 +82,28 @@ def test_trigger_rows_follow_the_triggers_stage_result() -> None:
     assert [(r.rank, r.text) for r in rows] == [(0, "worst dull"), (1, "fun")]
     assert rows[1].data["success_rate"] == 0.25 and all(r.audit_id == "a1" for r in rows)
     assert _trigger_rows("a1", {"triggers": [], "note": "none"}) == []
+
+
+def test_embedded_worker_gives_an_audit_back_on_shutdown(tmp_path: Path, sqlite_url: str,
+                                                         tiny_zip: bytes) -> None:
+    import threading
+
+    api = Api(make_settings(tmp_path, sqlite_url))
+    ctx = WorkerContext.from_settings(api.settings)
+    h = api.key("acme")
+    model_id = api.upload_model(h, tiny_zip).json()["id"]
+    ds_id = api.upload_dataset(h, sst_like_tsv(48), model_id=model_id).json()["id"]
+    aid = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
+                                              "stages": ["clean_eval"]}, headers=h).json()["id"]
+    stopping = threading.Event()
+    worker = EmbeddedWorker(ctx, stopping)
+    claimed = worker.claim_next()
+    assert claimed is not None and claimed[0] == aid
+    assert EmbeddedWorker(ctx).claim_next() is None  # leased: nobody else takes it
+    stopping.set()
+    assert worker.run_audit(*claimed) == "interrupted"
+    with ctx.sessions() as s:
+        row = s.get(Audit, aid)
+        assert row.lease_owner is None and row.status == "queued"
+    assert EmbeddedWorker(ctx).run_once() == "done"  # the next worker resumes it at once
+    assert api.client.get(f"/v1/audits/{aid}", headers=h).json()["status"] == "succeeded"

@@ -95,9 +95,19 @@ def _worker(args: argparse.Namespace) -> int:
 
     app = make_celery(settings)
     if not args.no_reconciler:
-        start_reconciler_thread(
-            ctx, lambda a, s, t: send_audit_chain(app, settings, a, s, t), stop,
-            waiting=lambda: waiting_messages(app, settings))
+        def enqueue(a: str, s: list[str], t: str) -> None:
+            send_audit_chain(app, settings, a, s, t)
+
+        # One pass here, before Celery forks its pool: the thread must not be importing modules
+        # at fork time, or the child inherits a held import lock and hangs forever (seen in
+        # tests/reliability: a pool child stuck in _ModuleLock.acquire, its audits never ran).
+        try:
+            from workers.reconciler import reconcile
+
+            reconcile(ctx, enqueue, waiting=lambda: waiting_messages(app, settings))
+        except Exception as exc:  # noqa: BLE001 - the thread retries every interval
+            print(f"attaudit worker: first reconcile pass failed: {exc}", file=sys.stderr)
+        start_reconciler_thread(ctx, enqueue, stop, waiting=lambda: waiting_messages(app, settings))
     queues = args.queues or f"{settings.gpu_queue},{settings.cpu_queue}"
     argv = ["worker", "-Q", queues, "--concurrency", str(args.concurrency), "--pool", args.pool,
             "--loglevel", args.loglevel, "-E"]

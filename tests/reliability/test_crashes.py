@@ -165,7 +165,7 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
                 "WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)).fetchone()[0]
             time.sleep(0.25)
     assert killed > 0
-    cluster.wait_for(lambda: cluster.all_finished(ids), 300, "every audit to finish")
+    cluster.wait_for(lambda: cluster.all_finished(ids), 900, "every audit to finish")  # retries back off up to 120 s
     audits = {a.id: a for a in cluster.audits() if a.id in ids}
     counts = cluster.stage_counts()
     with cluster.sessions() as s:

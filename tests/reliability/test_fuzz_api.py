@@ -4,7 +4,10 @@ status code and content type."""
 
 from __future__ import annotations
 
+import atexit
 import io
+import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -38,7 +41,9 @@ def _app(tmp: Path):  # noqa: ANN202
     return api, h
 
 
-_TMP = Path(__import__("tempfile").mkdtemp(prefix="attaudit-fuzz-"))
+# schemathesis parametrizes at import time, so the app is built then; its files go at exit.
+_TMP = Path(tempfile.mkdtemp(prefix="attaudit-fuzz-"))
+atexit.register(shutil.rmtree, _TMP, True)
 API, AUTH = _app(_TMP)
 schema = schemathesis.openapi.from_asgi("/openapi.json", API.client.app)
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def _finish(cluster: Cluster, audit_id: str):  # noqa: ANN202
-    cluster.wait_for(lambda: cluster.all_finished({audit_id}), 240, f"audit {audit_id} to finish")
+    cluster.wait_for(lambda: cluster.all_finished({audit_id}), 600, f"audit {audit_id} to finish")
     return {a.id: a for a in cluster.audits()}[audit_id]
 
 

@@ -180,6 +180,8 @@ MODEL_CASES: list[Case] = [
          lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, model_type="gpt2")))),
     Case("not_a_sequence_classifier", "unsupported_architecture",
          lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, architectures=["BertForMaskedLM"])))),
+    Case("config_labels_inconsistent", "config_invalid",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, id2label={"0": "a", "5": "b"})))),
     Case("absurd_vocab", "tokenizer_vocab_too_large",
          lambda w, m, c: write_zip(w / "up.zip", _with(m, tokenizer__json=None, vocab__txt="\n".join(f"t{i}" for i in range(1_200_000)).encode()))),
     Case("vocab_beyond_embeddings", "tokenizer_invalid",

@@ -103,3 +103,16 @@ def test_plain_tar_of_a_directory_is_accepted(valid_model: Path, tmp_path: Path)
     with tarfile.open(tmp_path / "m.tar.gz", "w:gz") as tf:
         tf.add(copy, arcname=".")
     assert validate_model_archive(tmp_path / "m.tar.gz").architecture == "bert"
+
+
+def test_corpus_covers_the_refusal_codes(reliability) -> None:
+    """Which documented codes the hostile corpus exercises (the rest are listed, not hidden)."""
+    from service.validation import REJECTION_CODES
+    from tests.service.hostile.dataset_corpus import DATASET_CASES
+
+    used = {c.code for c in MODEL_CASES} | {c.code for c in DATASET_CASES}
+    assert used <= set(REJECTION_CODES)
+    missing = sorted(set(REJECTION_CODES) - used)
+    assert len(missing) <= 3, f"codes without a hostile case: {missing}"
+    reliability.figure("uploads", "hostile cases in the corpus", f"{len(MODEL_CASES)} model archives + {len(DATASET_CASES)} datasets")
+    reliability.figure("uploads", "documented refusal codes exercised", f"{len(used)} of {len(REJECTION_CODES)} (not exercised: {', '.join(missing) or 'none'})")

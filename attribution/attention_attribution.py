@@ -21,6 +21,17 @@ Where this departs from the paper / reference code (github.com/YRdddream/attattr
   the backward pass therefore stops at layer l. Rows of several examples share a batch, chunked
   by a memory budget over the global node list (chunking changes no node or weight); examples
   are sorted by length and padded only to the longest in their chunk, never to a fixed length.
+* Known token-0 heads (BERT pooler, RoBERTa / XLM-R / ELECTRA heads, DistilBERT; see
+  ``top_layer``): the last layer runs for query row 0 only, and the scaled layer l uses its
+  values computed once per example and no query/key projections (the probabilities are given).
+  Both are exact rewrites that change nothing numerically: the other query rows of the last
+  layer never reach the logits, so their attribution is exactly zero (the full computation
+  gives the same zeros up to rounding; tests compare the two per architecture). Other heads
+  (``token0_family is None``) keep the model's own forward through every row.
+* Nodes: 8 Gauss-Legendre nodes stay the default after measurement on the SST-2 fine-tuned
+  MiniLM (bench/attribution.py): 8 nodes give 6e-5 relative error against 256 nodes and a
+  completeness gap up to 1.5e-3 of |F(A)-F(0)|; 5 nodes already give 1.5e-3 error, so fewer
+  nodes would buy speed with accuracy, and the default does not do that (``steps`` does).
 * On CUDA the tail runs with TF32 matmuls; a layer whose completeness gap then exceeds 1e-3 of
   |F(A) - F(0)| is recomputed in full float32. CPU always runs float32.
 """

@@ -39,11 +39,8 @@ def _encoder_key(base: nn.Module) -> str:
     return "transformer" if "transformer" in base._modules else "encoder"  # DistilBERT
 
 
-def tail_logits(model: nn.Module, layer: int, hidden: Tensor, attention_mask: Tensor) -> Tensor:
-    """Logits (R, C) of ``model`` fed ``hidden`` (R, T, D) as the input of layer ``layer``.
-
-    ``attention_mask`` (R, T) marks real tokens with 1, as the tokenizer's mask does.
-    """
+def _tail_model(model: nn.Module, start: int, stop: int | None, hidden: Tensor) -> nn.Module:
+    """A view of ``model`` whose embeddings return ``hidden`` and whose layers are start..stop-1."""
     prefix = model.base_model_prefix
     tail = _shallow(model)
     base = _shallow(model._modules[prefix])
@@ -51,8 +48,28 @@ def tail_logits(model: nn.Module, layer: int, hidden: Tensor, attention_mask: Te
     key = _encoder_key(base)
     encoder = _shallow(base._modules[key])
     base._modules[key] = encoder
-    encoder._modules["layer"] = nn.ModuleList(list(model._modules[prefix]._modules[key].layer)[layer:])
+    encoder._modules["layer"] = nn.ModuleList(
+        list(model._modules[prefix]._modules[key].layer)[start:stop])
     base._modules["embeddings"] = _Given(hidden)
     base._modules.pop("embeddings_project", None)  # ELECTRA: already applied below layer 0
+    return tail
+
+
+def tail_logits(model: nn.Module, layer: int, hidden: Tensor, attention_mask: Tensor) -> Tensor:
+    """Logits (R, C) of ``model`` fed ``hidden`` (R, T, D) as the input of layer ``layer``.
+
+    ``attention_mask`` (R, T) marks real tokens with 1, as the tokenizer's mask does.
+    """
     ids = torch.zeros(hidden.shape[:2], dtype=torch.long, device=hidden.device)  # (R, T)
-    return tail(input_ids=ids, attention_mask=attention_mask).logits
+    return _tail_model(model, layer, None, hidden)(input_ids=ids, attention_mask=attention_mask).logits
+
+
+def tail_hidden(model: nn.Module, start: int, stop: int, hidden: Tensor,
+                attention_mask: Tensor) -> Tensor:
+    """Output (R, T, D) of layers ``start..stop-1`` fed ``hidden`` (R, T, D) as the input of
+    layer ``start`` (no classification head)."""
+    if stop <= start:
+        return hidden
+    ids = torch.zeros(hidden.shape[:2], dtype=torch.long, device=hidden.device)  # (R, T)
+    base = _tail_model(model, start, stop, hidden)._modules[model.base_model_prefix]
+    return base(input_ids=ids, attention_mask=attention_mask).last_hidden_state

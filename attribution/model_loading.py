@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +144,20 @@ def _content_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+@contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """Transformers' own progress bars off while loading (restored afterwards)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_classifier(
     source: str | Path, *, device: str | torch.device | None = None
 ) -> LoadedClassifier:
@@ -162,14 +178,15 @@ def load_classifier(
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"cannot load the tokenizer in {path}: {exc}") from exc
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            path,
-            config=config,
-            use_safetensors=True,
-            trust_remote_code=False,
-            attn_implementation="eager",
-            output_loading_info=True,
-        )
+        with _quiet_progress():  # transformers 5 draws a "Loading weights" bar on stderr
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                path,
+                config=config,
+                use_safetensors=True,
+                trust_remote_code=False,
+                attn_implementation="eager",
+                output_loading_info=True,
+            )
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"cannot load the model in {path}: {exc}") from exc
     missing = list(info.get("missing_keys") or [])

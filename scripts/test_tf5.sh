@@ -7,7 +7,7 @@ if [ ! -f "$VENV5/.installed" ]; then
   "$PY" -m venv "$VENV5"
   "$VENV5/bin/pip" install -q --upgrade pip
   "$VENV5/bin/pip" install -q "torch==2.13.*" "transformers>=5,<6" safetensors numpy tqdm \
-      datasets captum pytest pytest-timeout
+      datasets captum scipy pytest pytest-timeout
   touch "$VENV5/.installed"
 fi
 "$VENV5/bin/python" -m pytest tests/attribution -m "not slow and not textattack" -p no:cacheprovider

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import transformers
 
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
@@ -11,6 +12,8 @@ from attribution.head_importance import HeadImportance
 from attribution.head_masking import MaskedEvaluator
 from attribution.pruning import PruningRobustness, global_masks, per_layer_masks
 from tests.attribution.heads_fixtures import tiny_loaded  # noqa: F401
+
+TF5 = int(transformers.__version__.split(".")[0]) >= 5
 
 EXAMPLES = [
     Example("the movie was very good", label=1),
@@ -34,6 +37,7 @@ def test_schedules_are_exact():
     assert p[2].tolist() == [[1, 0, 0], [1, 0, 0]]
 
 
+@pytest.mark.skipif(TF5, reason="transformers 5 removed head_mask; compared on 4.x only")
 def test_row_masks_equal_transformers_head_mask(tiny_loaded):  # noqa: F811
     """Our per-row masking equals transformers 4.x's own head_mask, mask by mask."""
     ev = MaskedEvaluator(tiny_loaded)
@@ -75,6 +79,7 @@ def test_importance_orderings(tiny_loaded):  # noqa: F811
         hi.compute(EXAMPLES, by=["nope"])
 
 
+@pytest.mark.skipif(TF5, reason="transformers 5 removed head_mask; compared on 4.x only")
 def test_taylor_equals_head_mask_gradient(tiny_loaded):  # noqa: F811
     """Michel et al.'s |dL/dxi| computed by transformers' differentiable head_mask, per example."""
     hi = HeadImportance(tiny_loaded)

@@ -44,6 +44,9 @@ def celery_stack(tmp_path: Path, pg_url: str, redis_url: str, queue_prefix: str)
         stop(api)
 
 
+BIG_ROWS = 120_000  # a dataset whose clean evaluation runs long enough to be cancelled
+
+
 def _upload(c: httpx.Client, model_dir: Path, rows: int = 48) -> tuple[str, str]:
     m = c.post("/v1/models", files={"file": ("m.zip", zip_dir(model_dir))})
     assert m.status_code in (200, 201), m.text
@@ -82,9 +85,11 @@ def test_celery_path_end_to_end(celery_stack, tiny_bert_dir: Path) -> None:  # n
                         .where(StageResult.audit_id == aid)) == 1
 
     # cancel: a long running audit stops at a progress tick; the one queued behind it never starts
-    _, big_ds = _upload(c, tiny_bert_dir, rows=3000)  # eval slice 1500 rows: seconds of ticks
+    # The running audit must outlast the two DELETEs on an idle machine too: 60,000 evaluation
+    # rows take about a minute on the tiny model, and the cancel stops it at the next tick.
+    _, big_ds = _upload(c, tiny_bert_dir, rows=BIG_ROWS)
     body = {"model_id": model_id, "dataset_id": big_ds, "stages": ["clean_eval"], "seed": 1,
-            "eval_examples": 1500}
+            "eval_examples": BIG_ROWS // 2}
     running = c.post("/v1/audits", json=body).json()["id"]
     queued = c.post("/v1/audits", json={**body, "seed": 2}).json()["id"]
     wait_status(c, running, ("running",), timeout=60, pred=lambda s: s["progress"] > 0)

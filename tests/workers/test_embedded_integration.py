@@ -47,10 +47,11 @@ def test_embedded_serve_submit_and_cancel(tmp_path: Path, sqlite_url: str, tiny_
             assert c.get("/v1/health").json()["mode"] == "embedded"
             # cancel a running audit: it stops at a progress tick and stores no stage result
             model_id = c.get("/v1/models").json()[0]["id"]
-            ds = c.post("/v1/datasets", files={"file": ("big.tsv", sst_like_tsv(3000))},
+            # long enough to outlast the DELETE on an idle machine (~a minute if not cancelled)
+            ds = c.post("/v1/datasets", files={"file": ("big.tsv", sst_like_tsv(120_000))},
                         data={"model_id": model_id}).json()
             aid = c.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds["id"],
-                                             "stages": ["clean_eval"], "eval_examples": 1500}).json()["id"]
+                                             "stages": ["clean_eval"], "eval_examples": 60_000}).json()["id"]
             wait_status(c, aid, ("running",), timeout=60, pred=lambda s: s["progress"] > 0)
             assert c.delete(f"/v1/audits/{aid}").status_code == 202
             final = wait_status(c, aid, ("cancelled", "succeeded", "failed"), timeout=60)

@@ -26,12 +26,12 @@ ranks those; here patterns with the same words in the same segments are merged (
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from attribution.atomic_io import write_text_atomic
 
 FORMAT = "attaudit-triggers"
 VERSION = 1
@@ -180,15 +180,7 @@ def make_provenance(
 def save_triggers(trigger_set: TriggerSet, path: str | Path) -> Path:
     """Write atomically (temp file + rename), so a failure never leaves half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(trigger_set.to_json(), fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(trigger_set.to_json(), indent=2))
     return path
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from attaudit.cli.errors import UserError
+from attribution.atomic_io import write_text_atomic
 
 
 def write_json_atomic(path: str | Path, payload: Any, *, indent: int | None = None) -> None:
@@ -18,14 +17,7 @@ def write_json_atomic(path: str | Path, payload: Any, *, indent: int | None = No
     out = Path(path)
     if not out.parent.is_dir():
         raise UserError(f"output directory {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=indent)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(out, json.dumps(payload, indent=indent))
 
 
 def tqdm_progress(desc: str) -> tuple[Any, Callable[[float], None]]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +21,7 @@ from attaudit.pipeline.errors import AuditCancelled, AuditInputError, StageUnava
 from attaudit.pipeline.hashing import file_sha256, model_dir_sha256
 from attaudit.pipeline.slices import split_indices, take
 from attaudit.pipeline.stages import check_available, stage_module
+from attribution.atomic_io import write_text_atomic
 
 __all__ = ["AuditRun", "AuditCancelled", "StageUnavailable"]
 
@@ -40,15 +39,7 @@ def json_safe(value: Any) -> Any:
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON to ``path`` through a temporary file and ``os.replace`` (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, separators=(",", ":"), allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(payload, separators=(",", ":"), allow_nan=False))
 
 
 class AuditRun:

@@ -21,6 +21,18 @@ def not_found(kind: str, obj_id: str) -> APIError:
     return APIError(404, f"{kind}_not_found", f"No {kind} with id {obj_id!r} exists for this tenant.")
 
 
+def get_owned(session, row_type, obj_id: str, tenant, kind: str):  # noqa: ANN001
+    """The ``row_type`` row ``obj_id`` if it belongs to ``tenant``; otherwise 404.
+
+    The one tenancy check every router uses: another tenant's id and a missing id give the same
+    answer, so ids leak nothing across tenants.
+    """
+    row = session.get(row_type, obj_id)
+    if row is None or row.tenant_id != tenant.id:
+        raise not_found(kind, obj_id)
+    return row
+
+
 def sentence(text: str) -> str:
     """Capitalised, ending with a full stop: validators write lower-case fragments."""
     text = text.strip()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, new_id, utcnow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
-from service.errors import APIError, not_found
+from service.errors import APIError, get_owned
 from service.schemas import AuditCreate, AuditOut, AuditPage, error_responses
 
 router = APIRouter(prefix="/v1/audits", tags=["audits"],
@@ -21,10 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def _own_audit(session, tenant, audit_id: str) -> Audit:  # noqa: ANN001
-    row = session.get(Audit, audit_id)
-    if row is None or row.tenant_id != tenant.id:
-        raise not_found("audit", audit_id)
-    return row
+    return get_owned(session, Audit, audit_id, tenant, "audit")
 
 
 def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
@@ -50,12 +47,8 @@ def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
 @router.post("", response_model=AuditOut, status_code=202)
 def create_audit(body: AuditCreate, request: Request, tenant: CurrentTenant,
                  session: SessionDep, settings: SettingsDep) -> Audit:
-    model = session.get(ModelRow, body.model_id)
-    if model is None or model.tenant_id != tenant.id:
-        raise not_found("model", body.model_id)
-    dataset = session.get(DatasetRow, body.dataset_id)
-    if dataset is None or dataset.tenant_id != tenant.id:
-        raise not_found("dataset", body.dataset_id)
+    model = get_owned(session, ModelRow, body.model_id, tenant, "model")
+    dataset = get_owned(session, DatasetRow, body.dataset_id, tenant, "dataset")
     config = build_config(body, dataset)
     active = session.scalar(select(func.count()).select_from(Audit).where(
         Audit.tenant_id == tenant.id, Audit.status.in_(ACTIVE_STATUSES)))

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.db.models import DatasetRow, ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
-from service.errors import APIError, not_found, sentence
+from service.errors import APIError, get_owned, sentence
 from service.schemas import DatasetOut, error_responses
 from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
 from service.validation import UploadRejected, validate_dataset_file
@@ -32,9 +32,7 @@ async def upload_dataset(request: Request, tenant: CurrentTenant, session: Sessi
     check_declared_size(request, settings)
     labels = None
     if model_id:
-        model = session.get(ModelRow, model_id)
-        if model is None or model.tenant_id != tenant.id:
-            raise not_found("model", model_id)
+        model = get_owned(session, ModelRow, model_id, tenant, "model")
         labels = list(model.labels)
     scratch = store.scratch_dir()
     try:
@@ -80,7 +78,5 @@ def list_datasets(tenant: CurrentTenant, session: SessionDep) -> list[DatasetRow
 
 @router.get("/{dataset_id}", response_model=DatasetOut)
 def get_dataset(dataset_id: str, tenant: CurrentTenant, session: SessionDep) -> DatasetRow:
-    row = session.get(DatasetRow, dataset_id)
-    if row is None or row.tenant_id != tenant.id:
-        raise not_found("dataset", dataset_id)
+    row = get_owned(session, DatasetRow, dataset_id, tenant, "dataset")
     return row

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from service.db.models import ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
-from service.errors import APIError, not_found, sentence
+from service.errors import APIError, get_owned, sentence
 from service.schemas import HubModelRef, ModelOut, error_responses
 from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
 from service.validation import UploadRejected, store_model_archive, validate_model_directory
@@ -98,7 +98,5 @@ def list_models(tenant: CurrentTenant, session: SessionDep) -> list[ModelRow]:
 
 @router.get("/{model_id}", response_model=ModelOut)
 def get_model(model_id: str, tenant: CurrentTenant, session: SessionDep) -> ModelRow:
-    row = session.get(ModelRow, model_id)
-    if row is None or row.tenant_id != tenant.id:
-        raise not_found("model", model_id)
+    row = get_owned(session, ModelRow, model_id, tenant, "model")
     return row

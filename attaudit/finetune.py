@@ -83,6 +83,21 @@ def _tokenize(tokenizer, batch: list[Row], max_length: int):
     )
 
 
+def cache_key(
+    base_sha256: str, train_sha256: str, *, steps: int, batch_size: int, lr: float,
+    max_length: int, seed: int, labels: dict[int, str] | None = None,
+) -> str:
+    """16 hex digits naming a checkpoint; ``labels`` enters only when it is not SST-2's, so
+    keys of SST-2 checkpoints made before labels were configurable stay valid."""
+    src = {
+        "base": base_sha256, "train": train_sha256, "steps": steps, "batch_size": batch_size,
+        "lr": lr, "max_length": max_length, "seed": seed,
+    }
+    if labels is not None and labels != SST2_LABELS:
+        src["labels"] = {str(k): v for k, v in sorted(labels.items())}
+    return hashlib.sha256(json.dumps(src, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def finetune_minilm(
     train_path: str | Path,
     *,
@@ -119,29 +134,18 @@ def finetune_minilm(
 
     train_path = Path(train_path)
     base = minilm_path()
-    key_src = json.dumps(
-        {
-            "base": _sha256_file(base / "model.safetensors"),
-            "train": _sha256_file(train_path),
-            "steps": steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "max_length": max_length,
-            "seed": seed,
-            **({"labels": {str(k): v for k, v in sorted(labels.items())}}
-               if labels is not None and labels != SST2_LABELS else {}),
-        },
-        sort_keys=True,
+    names = dict(SST2_LABELS) if labels is None else dict(labels)
+    if sorted(names) != list(range(len(names))) or len(names) < 2:
+        raise ValueError(f"labels must map 0..n-1 (n >= 2) to names, got {names}")
+    key = cache_key(
+        _sha256_file(base / "model.safetensors"), _sha256_file(train_path), steps=steps,
+        batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, labels=names,
     )
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     root = Path(cache_dir) if cache_dir else DEFAULT_CACHE
     target = root / "models" / f"minilm-ft-{key}"
     if (target / "attaudit_finetune.json").is_file():
         return target
 
-    names = dict(labels) if labels else dict(SST2_LABELS)
-    if sorted(names) != list(range(len(names))) or len(names) < 2:
-        raise ValueError(f"labels must map 0..n-1 (n >= 2) to names, got {names}")
     device = pick_device()
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base)

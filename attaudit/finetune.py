@@ -51,14 +51,51 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_labelled(path: Path, max_rows: int | None, seed: int) -> list[tuple[str, int]]:
-    """Read (sentence, label) rows through attaudit's dataset loader (GLUE headers guessed)."""
+Row = tuple[str, str | None, int]  # (sentence, second sentence of a pair or None, label)
+
+
+def _read_labelled(
+    path: Path, max_rows: int | None, seed: int, labels: dict[int, str] | None = None
+) -> list[Row]:
+    """Read (sentence, pair, label) rows through attaudit's dataset loader (GLUE headers guessed)."""
     from attribution.data import load_examples
 
-    examples = load_examples(path, labels=[SST2_LABELS[0], SST2_LABELS[1]])
-    rows = [(ex.text, int(ex.label)) for ex in examples if ex.label is not None]
+    names = labels or SST2_LABELS
+    examples = load_examples(path, labels=[names[i] for i in sorted(names)])
+    rows = [(ex.text, ex.pair, int(ex.label)) for ex in examples if ex.label is not None]
     random.Random(seed).shuffle(rows)
     return rows[:max_rows] if max_rows else rows
+
+
+def _tokenize(tokenizer, batch: list[Row], max_length: int):
+    """Encode a batch; pairs go in the tokenizer's second segment."""
+    pairs = [p for _, p, _ in batch]
+    second = pairs if any(p is not None for p in pairs) else None
+    if second is not None and any(p is None for p in second):
+        raise ValueError("mixed single sentences and sentence pairs in one file")
+    return tokenizer(
+        [t for t, _, _ in batch],
+        second,
+        padding=True,
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
+    )
+
+
+def cache_key(
+    base_sha256: str, train_sha256: str, *, steps: int, batch_size: int, lr: float,
+    max_length: int, seed: int, labels: dict[int, str] | None = None,
+) -> str:
+    """16 hex digits naming a checkpoint; ``labels`` enters only when it is not SST-2's, so
+    keys of SST-2 checkpoints made before labels were configurable stay valid."""
+    src = {
+        "base": base_sha256, "train": train_sha256, "steps": steps, "batch_size": batch_size,
+        "lr": lr, "max_length": max_length, "seed": seed,
+    }
+    if labels is not None and labels != SST2_LABELS:
+        src["labels"] = {str(k): v for k, v in sorted(labels.items())}
+    return hashlib.sha256(json.dumps(src, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def finetune_minilm(
@@ -73,17 +110,22 @@ def finetune_minilm(
     eval_path: str | Path | None = None,
     progress: Callable[[float], None] | None = None,
     verbose: bool = False,
+    labels: dict[int, str] | None = None,
 ) -> Path:
     """Fine-tune MiniLM on ``train_path`` and return the cached checkpoint directory.
 
     Args:
-        train_path: labelled sentences (``sentence``/``label`` columns, SST-2 layout).
+        train_path: labelled sentences (``sentence``/``label`` columns, SST-2 layout) or
+            sentence pairs (e.g. RTE's ``sentence1``/``sentence2``; the second sentence is
+            the tokenizer's second segment).
         steps: optimisation steps (AdamW, linear decay, no warm-up).
         batch_size: examples per step; sentences are truncated to ``max_length`` word-pieces.
         seed: seeds the head initialisation, the data order and the sampling.
         cache_dir: where checkpoints are cached (default ``~/.cache/attaudit``).
         eval_path: optional labelled file; its accuracy is stored in ``attaudit_finetune.json``.
         progress: called with the fraction of steps done.
+        labels: index -> label name (default SST-2's negative/positive); part of the cache
+            key only when it differs from the default, so SST-2 cache entries stay valid.
     """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -92,19 +134,13 @@ def finetune_minilm(
 
     train_path = Path(train_path)
     base = minilm_path()
-    key_src = json.dumps(
-        {
-            "base": _sha256_file(base / "model.safetensors"),
-            "train": _sha256_file(train_path),
-            "steps": steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "max_length": max_length,
-            "seed": seed,
-        },
-        sort_keys=True,
+    names = dict(SST2_LABELS) if labels is None else dict(labels)
+    if sorted(names) != list(range(len(names))) or len(names) < 2:
+        raise ValueError(f"labels must map 0..n-1 (n >= 2) to names, got {names}")
+    key = cache_key(
+        _sha256_file(base / "model.safetensors"), _sha256_file(train_path), steps=steps,
+        batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, labels=names,
     )
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     root = Path(cache_dir) if cache_dir else DEFAULT_CACHE
     target = root / "models" / f"minilm-ft-{key}"
     if (target / "attaudit_finetune.json").is_file():
@@ -115,13 +151,13 @@ def finetune_minilm(
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
         base,
-        num_labels=2,
-        id2label=SST2_LABELS,
-        label2id={v: k for k, v in SST2_LABELS.items()},
+        num_labels=len(names),
+        id2label=names,
+        label2id={v: k for k, v in names.items()},
         use_safetensors=True,
         trust_remote_code=False,
     ).to(device)
-    rows = _read_labelled(train_path, steps * batch_size, seed)
+    rows = _read_labelled(train_path, steps * batch_size, seed, names)
     if not rows:
         raise ValueError(f"{train_path}: no labelled rows to fine-tune on")
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -131,15 +167,9 @@ def finetune_minilm(
     for step in range(steps):
         lo = (step * batch_size) % len(rows)
         batch = rows[lo : lo + batch_size] or rows[:batch_size]
-        enc = tokenizer(
-            [t for t, _ in batch],
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-            return_tensors="pt",
-        ).to(device)
-        labels = torch.tensor([y for _, y in batch], device=device)
-        loss = model(**enc, labels=labels).loss
+        enc = _tokenize(tokenizer, batch, max_length).to(device)
+        gold = torch.tensor([y for _, _, y in batch], device=device)
+        loss = model(**enc, labels=gold).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
@@ -159,11 +189,14 @@ def finetune_minilm(
         "lr": lr,
         "max_length": max_length,
         "seed": seed,
+        "labels": {str(k): v for k, v in names.items()},
         "train_seconds": round(time.perf_counter() - start, 1),
     }
     if eval_path:
         meta["eval_file"] = str(eval_path)
-        meta["eval_accuracy"] = evaluate_accuracy(model, tokenizer, Path(eval_path), max_length)
+        meta["eval_accuracy"] = evaluate_accuracy(
+            model, tokenizer, Path(eval_path), max_length, labels=names
+        )
 
     root.joinpath("models").mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root / "models"))
@@ -181,24 +214,20 @@ def finetune_minilm(
     return target
 
 
-def evaluate_accuracy(model, tokenizer, path: Path, max_length: int = 128) -> float:
-    """Accuracy of ``model`` on a labelled file (batched, no gradient)."""
+def evaluate_accuracy(
+    model, tokenizer, path: Path, max_length: int = 128, labels: dict[int, str] | None = None
+) -> float:
+    """Accuracy of ``model`` on a labelled file (batched, no gradient; pairs supported)."""
     import torch
 
-    rows = _read_labelled(path, None, seed=0)
+    rows = _read_labelled(path, None, seed=0, labels=labels)
     correct = 0
     with torch.inference_mode():
         for lo in range(0, len(rows), 64):
             batch = rows[lo : lo + 64]
-            enc = tokenizer(
-                [t for t, _ in batch],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            ).to(model.device)
+            enc = _tokenize(tokenizer, batch, max_length).to(model.device)
             pred = model(**enc).logits.argmax(-1).cpu()
-            correct += int((pred == torch.tensor([y for _, y in batch])).sum())
+            correct += int((pred == torch.tensor([y for _, _, y in batch])).sum())
     return round(correct / len(rows), 4)
 
 

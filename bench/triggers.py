@@ -14,6 +14,7 @@ Prints a table and writes bench/results/triggers.json:
 5. keyword-reliance probes on dev.
 
 Run:  python bench/triggers.py [--model DIR] [--quick]
+      python bench/triggers.py --task rte   (sentence pairs; see bench/triggers_rte.py)
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def stage(msg: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", choices=["sst2", "rte"], default="sst2")
     ap.add_argument("--model")
-    ap.add_argument("--mine", type=int, default=96, help="train rows to mine on")
+    ap.add_argument("--mine", type=int, help="rows to mine on (default: sst2 96, rte 48)")
     ap.add_argument("--validation", type=int, default=128, help="train rows for damage ranking")
     ap.add_argument("--top-k", type=int, default=10)
     ap.add_argument("--steps", type=int, help="attribution quadrature nodes (default: engine's)")
@@ -68,8 +70,21 @@ def main() -> int:
     ap.add_argument("--baseline-rows", type=int, default=20)
     ap.add_argument("--baselines", default="deepwordbug,pruthi,input-reduction,pwws")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "triggers.json"))
+    ap.add_argument("--out", help="JSON path (default bench/results/triggers[_rte].json)")
+    rte = ap.add_argument_group("rte", "the RTE run (--task rte)")
+    rte.add_argument("--split-seed", type=int, default=0)
+    rte.add_argument("--finetune-fraction", type=float, default=0.6)
+    rte.add_argument("--ft-steps", type=int, default=150)
+    rte.add_argument("--ft-batch", type=int, default=16)
+    rte.add_argument("--ft-max-length", type=int, default=128)
     args = ap.parse_args()
+    if args.task == "rte":
+        from bench.triggers_rte import run
+
+        args.mine = args.mine or 48
+        return run(args, DATA, ROOT)
+    args.mine = args.mine or 96
+    args.out = args.out or str(ROOT / "bench" / "results" / "triggers.json")
 
     import torch
 

@@ -7,7 +7,6 @@ are named explicitly. Labels may be integers or label names (mapped through the 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -47,10 +46,12 @@ def _read(path: Path):
     datasets.disable_progress_bars()
     kwargs: dict = {}
     if fmt == "csv":
-        # Keep every cell a string ("NA" is a word) and, for TSV, never interpret quotes (GLUE).
+        # Keep every cell a string ("NA" is a word). TSV uses standard CSV quoting, as the
+        # service's upload validator does: GLUE's RTE quotes fields that contain quotes
+        # ("He said ""no""."), and SST-2 has no quote characters at all.
         kwargs = {"keep_default_na": False}
         if path.suffix.lower() == ".tsv":
-            kwargs.update(sep="\t", quoting=csv.QUOTE_NONE)
+            kwargs.update(sep="\t")
     logger = logging.getLogger("datasets")
     level = logger.level
     logger.setLevel(logging.CRITICAL)  # datasets logs parse failures itself; we raise instead

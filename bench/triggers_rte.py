@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import replace
 from pathlib import Path
 
 RTE_LABELS = {0: "entailment", 1: "not_entailment"}
@@ -30,15 +29,6 @@ def split_dev(dev, fraction: float, seed: int):
     ft_idx, ev_idx = sorted(order[:cut]), sorted(order[cut:])
     assert not set(ft_idx) & set(ev_idx)
     return [dev[i] for i in ft_idx], [dev[i] for i in ev_idx], ft_idx, ev_idx
-
-
-def unquote(field: str) -> str:
-    """Undo CSV quoting. RTE's dev.tsv quotes 48 of its 277 rows CSV-style ("..."" ...""), but
-    ``load_examples`` reads TSV with quoting off (GLUE TSVs use quotes literally), so those
-    fields arrive wrapped in quotes with doubled inner quotes."""
-    if len(field) >= 2 and field[0] == field[-1] == '"':
-        return field[1:-1].replace('""', '"')
-    return field
 
 
 def write_split(path: Path, rows, indices) -> Path:
@@ -69,9 +59,6 @@ def run(args, data: Path, root: Path) -> int:
     names = [RTE_LABELS[0], RTE_LABELS[1]]
     dev_path = data / "RTE" / "dev.tsv"
     dev = load_examples(dev_path, labels=names)
-    unquoted = sum(unquote(e.text) != e.text or unquote(e.pair or "") != (e.pair or "") for e in dev)
-    dev = [replace(e, text=unquote(e.text), pair=unquote(e.pair) if e.pair else e.pair)
-           for e in dev]
     ft, ev, ft_idx, ev_idx = split_dev(dev, args.finetune_fraction, args.split_seed)
     split_dir = DEFAULT_CACHE / "data"
     ft_path = write_split(split_dir / f"rte_dev_finetune_seed{args.split_seed}.jsonl", ft, ft_idx)
@@ -97,7 +84,6 @@ def run(args, data: Path, root: Path) -> int:
         "task": "rte", "args": vars(args), "model": str(model_dir), "model_sha256": loaded.sha256,
         "threads": torch.get_num_threads(), "device": str(loaded.device),
         "split": {"source": str(dev_path), "seed": args.split_seed, "rows": len(dev),
-                  "csv_unquoted_rows": unquoted,
                   "finetune_rows": len(ft), "eval_rows": len(ev), "finetune_idx": ft_idx,
                   "eval_idx": ev_idx,
                   "note": "RTE has no training split here: dev is split into disjoint fine-tune "
@@ -143,8 +129,7 @@ SEGMENT_NAMES = {0: "s1", 1: "s2", "both": "s1+s2"}
 def print_table(r: dict) -> None:
     s, f = r["split"], r["finetune"]
     print(f"\n{s['note']}.\nsplit seed {s['seed']}: {s['finetune_rows']} fine-tune / "
-          f"{s['eval_rows']} evaluation rows of RTE dev ({s['rows']}; {s['csv_unquoted_rows']} rows "
-          f"had CSV-quoted fields, unquoted)")
+          f"{s['eval_rows']} evaluation rows of RTE dev ({s['rows']})")
     print(f"fine-tune: {f['steps']} steps, batch {f['batch_size']}, max_length {f['max_length']}, "
           f"{f['seconds']:.0f}s; accuracy on the evaluation part "
           f"{f.get('eval_accuracy', float('nan')):.3f} (weak: ~{s['finetune_rows']} training pairs)")

@@ -88,3 +88,16 @@ def test_encode_pads_dynamically(loaded):
         encode(tok, [Example("  ")])
     with pytest.raises(DataError, match="mixes"):
         encode(tok, [Example("a", "b"), Example("c")])
+
+
+def test_glue_rte_tsv_csv_quoting_is_undone(shared_data):
+    """RTE's dev.tsv CSV-quotes fields that contain quotes; SST-2 has none. Both read whole."""
+    from attribution.data import load_examples
+
+    rte = load_examples(shared_data / "RTE" / "dev.tsv", labels=["entailment", "not_entailment"])
+    assert len(rte) == 277
+    assert not any(e.text.startswith('"') and e.text.endswith('"') for e in rte)
+    assert not any('""' in e.text or '""' in (e.pair or "") for e in rte)
+    assert sum('"' in e.text or '"' in (e.pair or "") for e in rte) > 0  # inner quotes survive
+    sst = load_examples(shared_data / "SST-2" / "dev.tsv", labels=["negative", "positive"])
+    assert len(sst) == 872 and {e.label for e in sst} == {0, 1}

@@ -11,9 +11,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
+import schemathesis  # noqa: E402 - a dev dependency: missing means a broken install, not a skip
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from schemathesis import checks as st_checks  # noqa: E402
 

@@ -131,3 +131,20 @@ class Explainer(ABC):
     @abstractmethod
     def token_scores(self, enc, target: int, *, example: Example | None = None) -> torch.Tensor:
         """Scores (T,) for one encoded example (batch of 1) and a target class."""
+
+
+class AttentionMapExplainer(Explainer):
+    """An explainer that reads only the attention probabilities of one plain forward pass."""
+
+    def __init__(self, loaded: LoadedClassifier) -> None:
+        from attribution.intervention import AttentionIntervention
+
+        super().__init__(loaded)
+        self.intervention = AttentionIntervention(loaded.model)
+
+    @torch.no_grad()
+    def attention(self, enc) -> torch.Tensor:
+        """Every layer's probabilities for the (single) example in ``enc``: (L, H, T, T), float."""
+        with self.intervention.capture() as cap:
+            self.model(**enc)
+        return torch.stack([p[0] for p in cap.probs]).float().cpu()  # (L, H, T, T)

@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from attribution.explainers.base import Explainer
-from attribution.intervention import AttentionIntervention
+from attribution.explainers.base import AttentionMapExplainer
 
 
-class RawAttention(Explainer):
+class RawAttention(AttentionMapExplainer):
     name = "attention"
 
-    def __init__(self, loaded) -> None:
-        super().__init__(loaded)
-        self.intervention = AttentionIntervention(loaded.model)
-
-    @torch.no_grad()
     def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
-        with self.intervention.capture() as cap:
-            self.model(**enc)
-        return cap.probs[-1][0].float().mean(0)[0].cpu()  # (H, T, T) -> (T,)
+        return self.attention(enc)[-1].mean(0)[0]  # (H, T, T) -> (T,)

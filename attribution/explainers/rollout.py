@@ -9,20 +9,11 @@ from __future__ import annotations
 import torch
 
 from attribution.explainers.attention_math import rollout
-from attribution.explainers.base import Explainer
-from attribution.intervention import AttentionIntervention
+from attribution.explainers.base import AttentionMapExplainer
 
 
-class AttentionRollout(Explainer):
+class AttentionRollout(AttentionMapExplainer):
     name = "rollout"
 
-    def __init__(self, loaded) -> None:
-        super().__init__(loaded)
-        self.intervention = AttentionIntervention(loaded.model)
-
-    @torch.no_grad()
     def token_scores(self, enc, target: int, *, example=None) -> torch.Tensor:
-        with self.intervention.capture() as cap:
-            self.model(**enc)
-        attn = torch.stack([p[0] for p in cap.probs]).float().cpu()  # (L, H, T, T)
-        return rollout(attn)[0]
+        return rollout(self.attention(enc))[0]

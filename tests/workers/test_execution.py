@@ -15,16 +15,23 @@ from workers.embedded import EmbeddedWorker
 from workers.execution import execute_report, execute_stage
 
 
-def test_stage_tasks_are_idempotent_and_token_guarded(tmp_path: Path, sqlite_url: str,
-                                                      tiny_zip: bytes) -> None:
+def _queued_clean_eval_audit(tmp_path: Path, sqlite_url: str, tiny_zip: bytes):
+    """An API with one tenant (key header ``h``), the tiny model, a 48-row dataset and a queued
+    clean_eval audit: (api, ctx, h, model_id, ds_id, audit id)."""
     api = Api(make_settings(tmp_path, sqlite_url))
     ctx = WorkerContext.from_settings(api.settings)
     h = api.key("acme")
     model_id = api.upload_model(h, tiny_zip).json()["id"]
     ds_id = api.upload_dataset(h, sst_like_tsv(48), model_id=model_id).json()["id"]
-    audit = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
-                                                "stages": ["clean_eval"]}, headers=h).json()
-    aid, token = audit["id"], None
+    aid = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
+                                              "stages": ["clean_eval"]}, headers=h).json()["id"]
+    return api, ctx, h, model_id, ds_id, aid
+
+
+def test_stage_tasks_are_idempotent_and_token_guarded(tmp_path: Path, sqlite_url: str,
+                                                      tiny_zip: bytes) -> None:
+    api, ctx, h, model_id, ds_id, aid = _queued_clean_eval_audit(tmp_path, sqlite_url, tiny_zip)
+    token = None
     with ctx.sessions() as s:
         token = s.get(Audit, aid).run_token
 
@@ -88,13 +95,7 @@ def test_embedded_worker_gives_an_audit_back_on_shutdown(tmp_path: Path, sqlite_
                                                          tiny_zip: bytes) -> None:
     import threading
 
-    api = Api(make_settings(tmp_path, sqlite_url))
-    ctx = WorkerContext.from_settings(api.settings)
-    h = api.key("acme")
-    model_id = api.upload_model(h, tiny_zip).json()["id"]
-    ds_id = api.upload_dataset(h, sst_like_tsv(48), model_id=model_id).json()["id"]
-    aid = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
-                                              "stages": ["clean_eval"]}, headers=h).json()["id"]
+    api, ctx, h, model_id, ds_id, aid = _queued_clean_eval_audit(tmp_path, sqlite_url, tiny_zip)
     stopping = threading.Event()
     worker = EmbeddedWorker(ctx, stopping)
     claimed = worker.claim_next()

@@ -32,12 +32,17 @@ SUPPORTED_ARCHITECTURES: dict[str, str] = {
     "distilbert": "distilbert",
     "electra": "electra",
     "xlm-roberta": "xlm-roberta",
+    "deberta-v2": "deberta-v2",  # DeBERTa-v2 and -v3 (v3 checkpoints declare model_type deberta-v2)
+    "modernbert": "modernbert",
 }
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".h5", ".msgpack")
+# The first seven are vocabularies (one must be present); spm.model is DeBERTa-v2/v3's
+# SentencePiece model, a protobuf (parsed, never unpickled).
 TOKENIZER_FILES = (
     "tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
-    "spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+    "spiece.model", "spm.model", "tokenizer_config.json", "special_tokens_map.json",
 )
+_VOCAB_FILES = TOKENIZER_FILES[:7]
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model"]
 
 
@@ -62,7 +67,7 @@ class LoadedClassifier:
     tokenizer: PreTrainedTokenizerBase
     labels: list[str]  # index -> name, from config.id2label
     device: torch.device
-    architecture: str  # "bert" | "roberta" | "distilbert" | "electra" | "xlm-roberta"
+    architecture: str  # a SUPPORTED_ARCHITECTURES value, e.g. "bert", "deberta-v2", "modernbert"
     source: str
     sha256: str  # content hash of config + weights + tokenizer files
     num_layers: int
@@ -170,7 +175,7 @@ def load_classifier(
     path = _resolve_source(source)
     config = _check_config(path)
     _check_weights(path)
-    if not any((path / name).is_file() for name in TOKENIZER_FILES[:6]):
+    if not any((path / name).is_file() for name in _VOCAB_FILES):
         raise ModelLoadError(f"no tokenizer files in {path} (expected tokenizer.json or a vocab)")
     dev = pick_device(device)
     try:
@@ -195,6 +200,10 @@ def load_classifier(
             f"the checkpoint in {path} lacks weights {', '.join(sorted(missing)[:4])}: "
             "not a trained sequence classifier"
         )
+    if config.model_type == "modernbert":
+        # ModernBERT may torch.compile its MLP/embeddings on CUDA (reference_compile): off, so
+        # every forward (hooked, batched, differentiated) runs the same eager code on any device.
+        model.config.reference_compile = False
     model.eval().to(dev)
     n = int(config.num_labels)
     id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}

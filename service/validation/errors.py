@@ -34,7 +34,7 @@ REJECTION_CODES: dict[str, tuple[int, str]] = {
     "config_invalid": (422, "config.json is not valid JSON or has inconsistent fields"),
     "remote_code_refused": (422, "the config asks for custom code (auto_map / trust_remote_code)"),
     "unsupported_architecture": (422, "not a supported sequence classifier"),
-    "tokenizer_missing": (422, "no tokenizer files (tokenizer.json, vocab.txt or vocab.json+merges.txt)"),
+    "tokenizer_missing": (422, "no tokenizer files (tokenizer.json, vocab.txt, vocab.json+merges.txt or spm.model)"),
     "tokenizer_invalid": (422, "tokenizer files cannot be parsed or disagree with the model"),
     "tokenizer_vocab_too_large": (422, "the tokenizer vocabulary is absurdly large"),
     "model_too_large": (413, "the model is larger than the configured limit"),

@@ -25,15 +25,23 @@ SUPPORTED_ARCHITECTURES: dict[str, str] = {
     "distilbert": "DistilBert",
     "electra": "Electra",
     "xlm-roberta": "XLMRoberta",
+    "deberta-v2": "DebertaV2",  # DeBERTa-v2 and -v3
+    "modernbert": "ModernBert",
+}
+# model types people ask for that attaudit cannot audit, with the reason
+UNSUPPORTED_REASONS: dict[str, str] = {
+    "deberta": "DeBERTa v1 is not supported (DeBERTa-v2/v3, model_type deberta-v2, are)",
+    "albert": "ALBERT shares one layer's weights across layers; its attention intervention is not implemented",
+    "mpnet": "MPNet's relative-position attention is not wired to the intervention point yet",
 }
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz"}
 JSON_FILES = {
     "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
     "added_tokens.json", "generation_config.json", "model.safetensors.index.json", "vocab.json",
 }
-OPAQUE_FILES = {  # accepted, never parsed: plain text and sentencepiece protobufs
+OPAQUE_FILES = {  # accepted; text files and SentencePiece protobufs (parsed by tokenizer_files)
     "vocab.txt", "merges.txt", "README.md", ".gitattributes", "LICENSE",
-    "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+    "sentencepiece.bpe.model", "spiece.model", "spm.model", "tokenizer.model",
 }
 PICKLE_MAGIC = tuple(b"\x80" + bytes([p]) for p in range(2, 6))
 TORCH_ZIP_MAGIC = b"PK\x03\x04"
@@ -105,7 +113,10 @@ def _check_config(config: dict) -> tuple[str, str]:
         raise UploadRejected("remote_code_refused", "config.json asks for custom model code (auto_map / trust_remote_code); uploaded code is never run")
     model_type = config.get("model_type")
     if model_type not in SUPPORTED_ARCHITECTURES:
-        raise UploadRejected("unsupported_architecture", f"model_type {model_type!r} is not supported; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+        why = UNSUPPORTED_REASONS.get(str(model_type), f"model_type {model_type!r} is not supported")
+        raise UploadRejected("unsupported_architecture", f"{why}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+    if model_type == "modernbert" and config.get("classifier_pooling", "cls") not in ("cls", "mean"):
+        raise UploadRejected("config_invalid", f"config.json classifier_pooling={config.get('classifier_pooling')!r}; ModernBERT pools with 'cls' or 'mean'")
     expected = f"{SUPPORTED_ARCHITECTURES[model_type]}ForSequenceClassification"
     archs = config.get("architectures")
     if not isinstance(archs, list) or archs != [expected]:

@@ -70,3 +70,11 @@ def modern_loaded(modern_dirs):
     from attribution.model_loading import load_classifier
 
     return {name: load_classifier(path) for name, path in modern_dirs.items()}
+
+
+@pytest.fixture(scope="session")
+def modern_engines(modern_loaded):
+    """name -> AttentionAttribution on the DeBERTa / ModernBERT tiny models."""
+    from attribution.attention_attribution import AttentionAttribution
+
+    return {name: AttentionAttribution(lc) for name, lc in modern_loaded.items()}

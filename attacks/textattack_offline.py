@@ -132,11 +132,23 @@ def configure_offline_nltk(root: Path | None = None) -> Path:
 
 
 def import_textattack():
-    """``import textattack`` without network access; returns the module."""
+    """``import textattack`` without network access; returns the module. Without flair
+    (transformers 5.x) its import-time uses are served by ``attacks.flair_shim``."""
+    from attacks.flair_shim import register
+
+    register()
     configure_offline_nltk()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import textattack
-
+    try:
+        import textattack
+    except ModuleNotFoundError as exc:
+        if exc.name != "textattack":
+            raise
+        raise ImportError(
+            "TextAttack is not installed: run `pip install --no-deps textattack==0.3.11` "
+            "(--no-deps: it declares flair, which pins transformers<5; attaudit already depends "
+            "on its other requirements) or scripts/setup.sh"
+        ) from exc
     return textattack
 
 

@@ -33,5 +33,7 @@ TF5_TESTS ?= tests/attribution tests/attacks
 test-tf5:
 	PY=$(PY) VENV5=$(VENV5) TF5_TESTS="$(TF5_TESTS)" bash scripts/test_tf5.sh
 
+# The layer contracts of pyproject.toml [tool.importlinter] and ruff.
 lint: setup
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """The one attention intervention point: capture, override, scale and mask attention probabilities.
 
 Works on transformers 4.45+ and 5.x for BERT, RoBERTa, DistilBERT, ELECTRA, XLM-RoBERTa,
-DeBERTa-v2/v3 and ModernBERT. Three ways in, one per-layer transformation (``_apply``):
+DeBERTa-v2/v3 and ModernBERT. Three ways in, one per-layer transformation (``apply``):
 
 * ``dropout-hook`` (BERT family on 4.x; DeBERTa-v2/v3 on 4.x *and* 5.x): the eager
   self-attention module passes the softmax probabilities (B, H, T, T) through its ``dropout``
@@ -103,7 +103,7 @@ def _intervene(module: nn.Module, probs: Tensor) -> Tensor:
     for ref, layer in _MODULES.get(module, ()):
         intervention = ref()
         if intervention is not None:
-            probs = intervention._apply(layer, probs)
+            probs = intervention.apply(layer, probs)
     return probs
 
 
@@ -240,7 +240,12 @@ class AttentionIntervention:
             )
 
     # -- the per-layer transformation shared by both modes --------------------------------
-    def _apply(self, layer: int, probs: Tensor) -> Tensor:
+    def apply(self, layer: int, probs: Tensor) -> Tensor:
+        """Layer ``layer``'s probabilities (B, H, T, T) after the interventions open in this context.
+
+        Called from inside the model's forward (hook or attention function); a caller that
+        recomputes a layer by hand (the AttAttr tail) calls it to apply the same interventions.
+        """
         ops = [op for op in _OPS.get() if op[0] == self._uid]
         if not ops:
             return probs
@@ -257,7 +262,7 @@ class AttentionIntervention:
 
     def _hook(self, layer: int) -> Callable:
         def hook(_module: nn.Module, _inputs: Any, output: Tensor) -> Tensor:
-            return self._apply(layer, output)
+            return self.apply(layer, output)
 
         return hook
 

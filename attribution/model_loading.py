@@ -7,7 +7,6 @@ attention probabilities, which AttAttr needs), CUDA when present else CPU.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,17 +23,11 @@ from transformers import (
 )
 
 from attribution.errors import AttributionInputError, ModelLoadError
+from common.hashing import model_dir_sha256
+from common.registries import ARCHITECTURES
 
-# config.model_type -> architecture name used throughout attaudit.
-SUPPORTED_ARCHITECTURES: dict[str, str] = {
-    "bert": "bert",
-    "roberta": "roberta",
-    "distilbert": "distilbert",
-    "electra": "electra",
-    "xlm-roberta": "xlm-roberta",
-    "deberta-v2": "deberta-v2",  # DeBERTa-v2 and -v3 (v3 checkpoints declare model_type deberta-v2)
-    "modernbert": "modernbert",
-}
+# config.model_type -> architecture name used throughout attaudit (common.registries).
+SUPPORTED_ARCHITECTURES: dict[str, str] = {name: name for name in ARCHITECTURES}
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".h5", ".msgpack")
 # The first seven are vocabularies (one must be present); spm.model is DeBERTa-v2/v3's
 # SentencePiece model, a protobuf (parsed, never unpickled).
@@ -69,7 +62,7 @@ class LoadedClassifier:
     device: torch.device
     architecture: str  # a SUPPORTED_ARCHITECTURES value, e.g. "bert", "deberta-v2", "modernbert"
     source: str
-    sha256: str  # content hash of config + weights + tokenizer files
+    sha256: str  # common.hashing.model_dir_sha256 of the folder (the one model hash)
     num_layers: int
     num_heads: int
 
@@ -132,21 +125,6 @@ def _check_config(path: Path):
         return AutoConfig.from_pretrained(path, trust_remote_code=False)
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"invalid config.json in {path}: {exc}") from exc
-
-
-def _content_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    names = sorted(
-        p.name for p in path.iterdir()
-        if p.is_file() and (p.suffix == ".safetensors" or p.name == "config.json"
-                            or p.name in TOKENIZER_FILES)
-    )
-    for name in names:
-        h.update(name.encode() + b"\0")
-        with open(path / name, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 @contextmanager
@@ -214,7 +192,7 @@ def load_classifier(
         device=dev,
         architecture=SUPPORTED_ARCHITECTURES[config.model_type],
         source=str(source),
-        sha256=_content_sha256(path),
+        sha256=model_dir_sha256(path),
         num_layers=int(config.num_hidden_layers),
         num_heads=int(config.num_attention_heads),
     )

@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
+from common.registries import ARCHITECTURE_CLASSES
 from service.validation.errors import UploadRejected
 from service.validation.limits import MB, UploadLimits
 from service.validation.safetensors_header import read_safetensors_header
@@ -19,15 +20,7 @@ from service.validation.sources import FileSource, content_sha256
 from service.validation.tokenizer_files import check_tokenizer, load_json
 
 # model_type -> class-name prefix of its sequence classifier (the architectures attaudit runs).
-SUPPORTED_ARCHITECTURES: dict[str, str] = {
-    "bert": "Bert",
-    "roberta": "Roberta",
-    "distilbert": "DistilBert",
-    "electra": "Electra",
-    "xlm-roberta": "XLMRoberta",
-    "deberta-v2": "DebertaV2",  # DeBERTa-v2 and -v3
-    "modernbert": "ModernBert",
-}
+SUPPORTED_ARCHITECTURES: dict[str, str] = dict(ARCHITECTURE_CLASSES)
 # model types people ask for that attaudit cannot audit, with the reason
 UNSUPPORTED_REASONS: dict[str, str] = {
     "deberta": "DeBERTa v1 is not supported (DeBERTa-v2/v3, model_type deberta-v2, are)",

@@ -124,6 +124,8 @@ def explainers(results: dict) -> str:
     rows = "".join(f"<tr><td>{esc(r['explainer'])}</td>" + "".join(
         f"<td class='n'>{num(r.get(k))}</td>" for k, _ in present) + "</tr>" for r in ranked)
     exs = e.get("examples", [])
+    skipped = "".join(f"<p class='note'>{esc(n)}: not applicable to this model ({esc(why)})</p>"
+                      for n, why in (e.get("not_applicable") or {}).items())
     opts = "".join(f'<option value="{i}">{i + 1}: {esc(x["text"][:60])}</option>' for i, x in enumerate(exs))
     blocks = "".join(
         f'<div class="per-example" data-group="expl" data-index="{i}">' + "".join(
@@ -133,6 +135,6 @@ def explainers(results: dict) -> str:
             f"comprehensiveness and sufficiency (DeYoung et al. 2020) with AOPC over the 1, 5, 10, 20, 50% bins, "
             f"tokens removed by {esc(e.get('removal', 'masking'))}; ranked most faithful first "
             f"(AOPC comprehensiveness minus AOPC sufficiency).</p>"
-            f'<table id="faithfulness-table"><tr><th>explainer</th>{head}</tr>{rows}</table>{_pairwise(e)}'
+            f'<table id="faithfulness-table"><tr><th>explainer</th>{head}</tr>{rows}</table>{skipped}{_pairwise(e)}'
             f'<h3>Per-example highlights</h3><div class="controls"><label>Example <select id="sel-expl" '
             f'data-group="expl">{opts}</select></label></div>{blocks}</section>')

@@ -6,6 +6,9 @@ gradient x input, AttAttr token scores); faithfulness from ``attribution.faithfu
 (ERASER comprehensiveness/sufficiency with AOPC, DeYoung et al. 2020; Kendall tau against
 leave-one-out and between attention and gradients, Jain and Wallace 2019). The sample is the
 first ``config.examples`` of the evaluation slice, the same the attribution stage shows.
+With the default (every explainer), one that does not apply to the model's architecture (LRP's
+rules are written for the BERT family only: not DistilBERT, DeBERTa, ModernBERT) is left out
+and listed under ``not_applicable`` with its reason; one asked for by name still fails loudly.
 """
 
 from __future__ import annotations
@@ -37,14 +40,25 @@ def run(ctx: StageContext) -> dict:
     from attribution.explainers import EXPLAINERS, get_explainer
     from attribution.faithfulness import FaithfulnessEvaluator
 
+    from attribution.errors import ModelLoadError
+
     cfg = ctx.config
     # names were checked against common.registries when the config was built
     names = list(cfg.explainers) if cfg.explainers else _usable(list(EXPLAINERS))
     sample = ctx.slice("eval", cfg.examples)
+    built, not_applicable = {}, {}
+    for name in names:
+        try:
+            built[name] = get_explainer(name, ctx.loaded)
+        except ModelLoadError as exc:
+            if cfg.explainers:  # asked for by name: the user hears why it cannot run
+                raise
+            not_applicable[name] = str(exc)
+    names = list(built)
     explanations = {}
     for i, name in enumerate(names):
         part = ctx.sub_progress(0.6 * i / len(names), 0.6 * (i + 1) / len(names))
-        explanations[name] = get_explainer(name, ctx.loaded).explain(sample, progress=part)
+        explanations[name] = built[name].explain(sample, progress=part)
     report = FaithfulnessEvaluator(ctx.loaded).evaluate(sample, explanations,
                                                         progress=ctx.sub_progress(0.6, 1.0))
     rows = [{"explainer": m.method, "aopc_comprehensiveness": _f(m.aopc_comprehensiveness),
@@ -63,4 +77,5 @@ def run(ctx: StageContext) -> dict:
     return {"explainers": names, "bins": list(report.bins), "removal": f"the {report.removal_token} token",
             "ranking": list(report.ranking), "faithfulness": rows,
             "pairwise_tau": {k: _tau(v) for k, v in report.pairwise_tau.items()},
-            "n_examples": report.num_examples, "examples": examples}
+            "n_examples": report.num_examples, "examples": examples,
+            "not_applicable": not_applicable}

@@ -37,10 +37,9 @@ def _usable(names: list[str]) -> list[str]:
 
 
 def run(ctx: StageContext) -> dict:
+    from attribution.errors import ModelLoadError
     from attribution.explainers import EXPLAINERS, get_explainer
     from attribution.faithfulness import FaithfulnessEvaluator
-
-    from attribution.errors import ModelLoadError
 
     cfg = ctx.config
     # names were checked against common.registries when the config was built

@@ -24,7 +24,7 @@ from transformers import (
 
 from attribution.errors import AttributionInputError, ModelLoadError
 from common.hashing import model_dir_sha256
-from common.registries import ARCHITECTURES
+from common.registries import ARCHITECTURES, UNSUPPORTED_ARCHITECTURES
 
 # config.model_type -> architecture name used throughout attaudit (common.registries).
 SUPPORTED_ARCHITECTURES: dict[str, str] = {name: name for name in ARCHITECTURES}
@@ -111,8 +111,9 @@ def _check_config(path: Path):
         raise ModelLoadError(f"unreadable config.json in {path}: {exc}") from exc
     model_type = raw.get("model_type") if isinstance(raw, dict) else None
     if model_type not in SUPPORTED_ARCHITECTURES:
+        why = UNSUPPORTED_ARCHITECTURES.get(str(model_type), f"unsupported architecture {model_type!r}")
         raise ModelLoadError(
-            f"unsupported architecture {model_type!r} in {path}; supported: "
+            f"{why} in {path}; supported: "
             f"{', '.join(sorted(SUPPORTED_ARCHITECTURES))}"
         )
     archs = raw.get("architectures") or []

@@ -41,7 +41,7 @@ TRIGGER_RANKINGS: tuple[str, ...] = ("attribution", "damage")
 # Auditable architectures: config.json ``model_type`` -> the class-name prefix of its sequence
 # classifier (upload validation checks ``architectures``; attribution.model_loading and
 # attribution.intervention implement each). DeBERTa-v3 checkpoints declare model_type
-# "deberta-v2". Refused with a reason instead (service.validation): deberta (v1), albert, mpnet.
+# "deberta-v2".
 ARCHITECTURE_CLASSES: dict[str, str] = {
     "bert": "Bert",
     "roberta": "Roberta",
@@ -52,6 +52,12 @@ ARCHITECTURE_CLASSES: dict[str, str] = {
     "modernbert": "ModernBert",
 }
 ARCHITECTURES: tuple[str, ...] = tuple(ARCHITECTURE_CLASSES)
+# model types people ask for that attaudit cannot audit, with the reason (loader and upload)
+UNSUPPORTED_ARCHITECTURES: dict[str, str] = {
+    "deberta": "DeBERTa v1 is not supported (DeBERTa-v2/v3, model_type deberta-v2, are)",
+    "albert": "ALBERT shares one layer's weights across layers; its attention intervention is not implemented",
+    "mpnet": "MPNet's relative-position attention is not wired to the intervention point yet",
+}
 
 REGISTRIES: dict[str, tuple[str, ...]] = {
     "architecture": ARCHITECTURES,

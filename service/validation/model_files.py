@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
-from common.registries import ARCHITECTURE_CLASSES
+from common.registries import ARCHITECTURE_CLASSES, UNSUPPORTED_ARCHITECTURES
 from service.validation.errors import UploadRejected
 from service.validation.limits import MB, UploadLimits
 from service.validation.safetensors_header import read_safetensors_header
@@ -21,12 +21,7 @@ from service.validation.tokenizer_files import check_tokenizer, load_json
 
 # model_type -> class-name prefix of its sequence classifier (the architectures attaudit runs).
 SUPPORTED_ARCHITECTURES: dict[str, str] = dict(ARCHITECTURE_CLASSES)
-# model types people ask for that attaudit cannot audit, with the reason
-UNSUPPORTED_REASONS: dict[str, str] = {
-    "deberta": "DeBERTa v1 is not supported (DeBERTa-v2/v3, model_type deberta-v2, are)",
-    "albert": "ALBERT shares one layer's weights across layers; its attention intervention is not implemented",
-    "mpnet": "MPNet's relative-position attention is not wired to the intervention point yet",
-}
+UNSUPPORTED_REASONS: dict[str, str] = dict(UNSUPPORTED_ARCHITECTURES)
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz"}
 JSON_FILES = {
     "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",

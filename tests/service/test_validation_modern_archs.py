@@ -89,6 +89,11 @@ def test_unauditable_refused_with_the_reason(dirs, tmp_path, model_type, arch, w
     (d / "config.json").write_text(json.dumps(dict(cfg, model_type=model_type, architectures=[arch])))
     err = _reject(d)
     assert err.code == "unsupported_architecture" and why in str(err) and "modernbert" in str(err)
+    from attribution.errors import ModelLoadError
+    from attribution.model_loading import load_classifier
+
+    with pytest.raises(ModelLoadError, match=why):  # the loader gives the same reason
+        load_classifier(d)
 
 
 def test_wrong_head_refused(dirs, tmp_path):

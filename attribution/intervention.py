@@ -55,6 +55,7 @@ import torch
 from torch import Tensor, nn
 
 from attribution.errors import AttributionInputError, ModelLoadError
+from common.registries import check_implemented
 
 ATTN_NAME = "attaudit_eager"
 _OPS: ContextVar[tuple[tuple[int, str, Any], ...]] = ContextVar("attaudit_attention_ops", default=())
@@ -74,13 +75,18 @@ class CapturedAttention:
     probs: list[Tensor | None] = field(default_factory=list)
 
 
+# model_type -> how its self-attention modules are found (common.registries "architecture")
+_BERT_STYLE = ("bert", "roberta", "electra", "xlm-roberta", "deberta-v2")
+check_implemented("architecture", (*_BERT_STYLE, "distilbert", "modernbert"))
+
+
 def self_attention_modules(model: nn.Module) -> list[nn.Module]:
     """The self-attention module of every encoder layer, bottom to top."""
     base = getattr(model, "base_model", model)
     model_type = getattr(model.config, "model_type", None)
     if model_type == "distilbert":
         return [layer.attention for layer in base.transformer.layer]
-    if model_type in ("bert", "roberta", "electra", "xlm-roberta", "deberta-v2"):
+    if model_type in _BERT_STYLE:
         return [layer.attention.self for layer in base.encoder.layer]
     if model_type == "modernbert":
         return [layer.attn for layer in base.layers]

@@ -181,3 +181,17 @@ def test_modernbert_user_setting_restored(modern_dirs):
     assert all(p is not None for p in cap.probs)
     torch.testing.assert_close(ours, sdpa, rtol=0, atol=1e-5)
     torch.testing.assert_close(ours, _run(lc, enc), rtol=0, atol=1e-6)
+
+
+def test_modernbert_flash_path_refused_on_transformers_4(modern_dirs):
+    """4.x ModernBERT built for flash attention has an unpadded rotary module: no eager path to
+    switch to, so the intervention refuses it with the fix (5.x switches it like sdpa)."""
+    from attribution.errors import ModelLoadError
+    from attribution.model_loading import load_classifier
+
+    lc = load_classifier(modern_dirs["modernbert"])
+    if AttentionIntervention(lc.model).mode != "modernbert-table":
+        pytest.skip("transformers 5.x: every ModernBERT implementation can be switched")
+    lc.model.config._attn_implementation = "flash_attention_2"
+    with pytest.raises(ModelLoadError, match="attn_implementation='eager'"):
+        AttentionIntervention(lc.model)

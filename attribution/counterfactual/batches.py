@@ -1,0 +1,70 @@
+"""Batched forwards for the counterfactual tests: examples grouped by length, repeated per variant.
+
+Every test evaluates each example under many attention variants (a permutation, a head made
+uniform, ...). One forward carries several examples times several variants: rows are
+``variant-major`` (row ``k * b + i`` is variant ``k`` of example ``i``), and the attention
+override of a layer receives per-row instructions. Rows are independent in eval mode, so the
+grouping never changes a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from attribution.batching import token_lengths
+from attribution.data import Example, encode
+from attribution.errors import AttributionInputError
+from attribution.model_loading import LoadedClassifier
+
+
+@dataclass
+class Block:
+    """A group of examples encoded together: ``index`` maps block rows to input positions."""
+
+    index: list[int]
+    enc: dict  # input_ids, attention_mask, ... each (b, T)
+
+    @property
+    def size(self) -> int:
+        return len(self.index)
+
+    def repeat(self, variants: int) -> dict:
+        """The encoding repeated ``variants`` times, variant-major: (variants * b, T)."""
+        return {k: v.repeat(variants, 1) for k, v in self.enc.items()}
+
+    def lengths(self) -> list[int]:
+        return self.enc["attention_mask"].sum(-1).tolist()
+
+
+def check_examples(examples: Sequence[Example], *, labelled: bool = False) -> list[Example]:
+    batch = list(examples)
+    if not batch:
+        raise AttributionInputError("no examples for the counterfactual attention tests")
+    if labelled and any(ex.label is None for ex in batch):
+        raise AttributionInputError("accuracy needs a gold label for every example")
+    return batch
+
+
+def blocks(loaded: LoadedClassifier, examples: Sequence[Example], per_block: int) -> Iterator[Block]:
+    """Blocks of at most ``per_block`` examples of similar length (singles and pairs apart)."""
+    lengths = token_lengths(loaded.tokenizer, list(examples))
+    order = sorted(range(len(examples)), key=lambda i: (examples[i].pair is not None, lengths[i], i))
+    per_block = max(1, per_block)
+    start = 0
+    while start < len(order):
+        idx = [order[start]]
+        pair = examples[idx[0]].pair is not None
+        while (start + len(idx) < len(order) and len(idx) < per_block
+               and (examples[order[start + len(idx)]].pair is not None) == pair):
+            idx.append(order[start + len(idx)])
+        start += len(idx)
+        yield Block(idx, dict(encode(loaded.tokenizer, [examples[i] for i in idx], loaded.device)))
+
+
+@torch.no_grad()
+def class_probs(loaded: LoadedClassifier, enc: dict) -> torch.Tensor:
+    """Softmax class probabilities (B, C), float32 on the CPU."""
+    return torch.softmax(loaded.model(**enc).logits.float(), -1).cpu()

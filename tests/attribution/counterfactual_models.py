@@ -57,7 +57,7 @@ def build_counterfactual_model(out: Path, kind: str) -> Path:
         sd["bert.pooler.dense.bias"].zero_()
         sd["classifier.weight"].zero_()
         sd["classifier.weight"][1, 1] = 6.0
-        sd["classifier.bias"][:] = torch.tensor([0.0, -2.0])
+        sd["classifier.bias"][:] = torch.tensor([0.0, -4.5])  # class 1 only with the link
     model.load_state_dict(sd)
     model.save_pretrained(path, safe_serialization=True)
     return path

@@ -153,3 +153,45 @@ def test_uniform_baseline_changes_the_linked_model(planted):
 def test_uniform_needs_labels(planted):
     with pytest.raises(AttributionInputError, match="label"):
         UniformAttentionBaseline(planted["linked"]).run([Example(text="good movie")])
+
+
+# -- verdict ------------------------------------------------------------------------------------
+def _evidence(loaded, examples):
+    return {
+        "permutation": PermutationTest(loaded).run(examples, permutations=20).to_json(),
+        "adversarial": AdversarialAttention(loaded).run(examples, steps=60).to_json(),
+        "uniform": UniformAttentionBaseline(loaded).run(examples).to_json(),
+    }
+
+
+def test_verdict_on_planted_models(planted):
+    from attribution.counterfactual.verdict import model_verdict
+
+    positives = [Example(text=ex.text, label=1) for ex in EXAMPLES] * 2  # the linked model says 1
+    linked = model_verdict(**_evidence(planted["linked"], positives),
+                           pairwise_tau={"attention~grad_input": {"mean": 0.6, "n": 12}})
+    assert linked["verdict"] == "supported" and not linked["layer_dependent"]
+    layer = linked["layers"][0]
+    assert layer["permutation"]["matters"] and layer["adversarial"]["unique"] and layer["uniform"]["needed"]
+    assert linked["correlation"]["agrees"] and "n=12" in linked["correlation"]["evidence"]
+    irrelevant = model_verdict(**_evidence(planted["irrelevant"], positives),
+                               pairwise_tau={"attention~grad_input": {"mean": 0.05, "n": 12}})
+    assert irrelevant["verdict"] == "not supported"
+    assert irrelevant["layers"][0]["uniform"]["drop_ci95"][0] <= 0 <= irrelevant["layers"][0]["uniform"]["drop_ci95"][1]
+    assert "does not agree" in irrelevant["summary"]
+
+
+def test_verdict_says_where_it_is_layer_dependent():
+    from attribution.counterfactual.verdict import model_verdict
+
+    perm = {"n": 10, "change_threshold": 0.05, "layers": [
+        {"layer": 0, "median_output_change": 0.2, "fraction_changed": 0.9},
+        {"layer": 1, "median_output_change": 0.001, "fraction_changed": 0.0}]}
+    adv = {"n": 10, "epsilon_tvd": 0.01, "far_threshold": 0.35, "layers": [
+        {"layer": 0, "mean_jsd": 0.05, "fraction_far": 0.0},
+        {"layer": 1, "mean_jsd": 0.6, "fraction_far": 1.0}]}
+    out = model_verdict(permutation=perm, adversarial=adv)
+    assert out["verdict"] == "layer-dependent" and out["layer_dependent"]
+    assert out["layers_by_verdict"] == {"not supported": [1], "supported": [0]}
+    assert out["used"] == ["permutation", "adversarial"]
+    assert model_verdict()["verdict"] == "undetermined"

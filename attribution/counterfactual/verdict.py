@@ -50,7 +50,7 @@ def _correlation(pairwise_tau: Mapping[str, Mapping | None] | None) -> dict | No
         return None
     means = {k: _num(v["mean"]) for k, v in pairs.items()}
     agrees = all(m >= TAU_AGREES for m in means.values())  # type: ignore[operator]
-    text = ", ".join(f"{k} {means[k]:.2f} (n={pairs[k].get('n')})" for k in pairs)
+    text = ", ".join(f"{k} {means[k]:.3f} (n={pairs[k].get('n')})" for k in pairs)
     return {"pairs": means, "agrees": agrees,
             "evidence": f"mean Kendall tau {text}; agreement needs >= {TAU_AGREES}"}
 
@@ -86,8 +86,8 @@ def layer_verdicts(permutation: Mapping | None, adversarial: Mapping | None,
             layers.setdefault(row["layer"], {})["uniform"] = {
                 "needed": needed, "accuracy_drop": row["accuracy_drop"], "drop_ci95": [low, high],
                 "n": row["n"],
-                "evidence": f"uniform attention changes accuracy by {-row['accuracy_drop']:+.3f} "
-                            f"(drop 95% CI {low:.3f} to {high:.3f}), n={row['n']}"}
+                "evidence": f"uniform attention: accuracy drop {row['accuracy_drop']:.3f} "
+                            f"(95% CI {low:.3f} to {high:.3f}), n={row['n']}"}
     out = []
     for layer in sorted(layers):
         tests = layers[layer]

@@ -24,7 +24,8 @@ How it is solved here, per example and layer (all heads of the layer at once):
 Departures: the paper searches k distributions of one LSTM attention vector, also pushing them
 apart from each other; here one distribution per example and layer (H heads x T rows), no
 mutual-distance term. Heads are reported separately (mean JSD of that head's rows within the
-layer's solution). Cost: ``steps`` forward+backward passes per block of examples and layer.
+layer's solution). Cost: ``steps`` forward+backward passes per block of examples and layer,
+from the searched layer upwards (the layers below run once per block).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from attribution.counterfactual.batches import blocks, check_examples, class_probs
+from attribution.counterfactual.batches import blocks, check_examples, plain_forward, tail_probs
 from attribution.counterfactual.measures import LN2, jsd, output_rows, real_keys, tvd
 from attribution.data import Example
 from attribution.errors import AttributionInputError
@@ -130,13 +131,14 @@ class AdversarialAttention:
         kept = torch.zeros(n, nl, dtype=torch.bool)
         total, done = n * len(layer_list), 0
         for block in blocks(self.loaded, batch, examples_per_pass):
-            with self.intervention.capture() as cap:
-                p0 = class_probs(self.loaded, block.enc)  # (b, C)
+            plain = plain_forward(self.loaded, self.intervention, block.enc)
+            p0 = plain.probs  # (b, C)
             for layer in layer_list:
-                a0 = cap.probs[layer].detach().float()  # (b, H, T, T)
+                a0 = plain.attention[layer].detach().float()  # (b, H, T, T)
+                hidden = plain.hidden[layer].detach()  # (b, T, D): input of the searched layer
                 gen = torch.Generator().manual_seed(hash((seed, layer, block.index[0])) & 0x7FFFFFFF)
-                best = self._search(block.enc, layer, a0, p0, epsilon, steps, lr, mu, init_noise, gen)
-                j, tv, pred = self._check(block.enc, layer, best, a0, p0)
+                best = self._search(block.enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise, gen)
+                j, tv, pred = self._check(block.enc, hidden, layer, best, a0, p0)
                 layer_jsd[block.index, layer] = j.mean(-1)
                 head_jsd_[block.index, layer] = j
                 out_tvd[block.index, layer] = tv
@@ -146,15 +148,16 @@ class AdversarialAttention:
                     progress(done / total)
         return AdversarialResult(layer_jsd, head_jsd_, out_tvd, kept, epsilon, steps, far_threshold)
 
-    def _probs_with(self, enc: dict, layer: int, attention: Tensor) -> Tensor:
-        """Class probabilities (b, C) with layer ``layer``'s attention replaced by ``attention``."""
+    def _probs_with(self, enc: dict, hidden: Tensor, layer: int, attention: Tensor) -> Tensor:
+        """Class probabilities (b, C) with layer ``layer``'s attention replaced by ``attention``
+        (the model run from the layer's cached input upwards)."""
         def fn(probs: Tensor) -> Tensor:
             return attention.to(probs.dtype)
 
         with self.intervention.override(layer, fn):
-            return torch.softmax(self.loaded.model(**enc).logits.float(), -1)
+            return tail_probs(self.loaded, layer, hidden, enc["attention_mask"])
 
-    def _search(self, enc, layer, a0, p0, epsilon, steps, lr, mu, init_noise, gen) -> Tensor:
+    def _search(self, enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise, gen) -> Tensor:
         mask = enc["attention_mask"]
         keys = real_keys(mask)  # (b, 1, 1, T)
         last = layer == self.num_layers - 1
@@ -170,7 +173,7 @@ class AdversarialAttention:
             with torch.enable_grad():
                 attn = torch.softmax(theta.masked_fill(~keys, float("-inf")), -1)
                 attn = torch.where(queries, attn, a0)  # (b, H, T, T)
-                p = self._probs_with(enc, layer, attn)
+                p = self._probs_with(enc, hidden, layer, attn)
                 g = tvd(p, p0d) - epsilon  # (b,)
                 j = head_jsd(attn, a0, mask, last).mean(-1)  # (b,)
                 active = lam + mu * g > 0
@@ -187,8 +190,8 @@ class AdversarialAttention:
         return best
 
     @torch.no_grad()
-    def _check(self, enc, layer, attn, a0, p0) -> tuple[Tensor, Tensor, Tensor]:
+    def _check(self, enc, hidden, layer, attn, a0, p0) -> tuple[Tensor, Tensor, Tensor]:
         """Feasibility check: re-run the reported map; per-head JSD (b, H), TVD (b,), argmax (b,)."""
-        p = self._probs_with(enc, layer, attn).cpu()
+        p = self._probs_with(enc, hidden, layer, attn).cpu()
         last = layer == self.num_layers - 1
         return head_jsd(attn, a0, enc["attention_mask"], last).cpu(), tvd(p, p0), p.argmax(-1)

@@ -5,6 +5,10 @@ uniform, ...). One forward carries several examples times several variants: rows
 ``variant-major`` (row ``k * b + i`` is variant ``k`` of example ``i``), and the attention
 override of a layer receives per-row instructions. Rows are independent in eval mode, so the
 grouping never changes a result.
+
+A test that changes layer ``l`` only needs layers ``l..L-1`` again: ``plain_forward`` keeps every
+layer's input and ``tail_probs`` runs the model from there (``attribution.layer_tail``), so the
+layers below are computed once per block instead of once per variant.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import torch
 from attribution.batching import token_lengths
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
+from attribution.intervention import AttentionIntervention
+from attribution.layer_tail import tail_logits
 from attribution.model_loading import LoadedClassifier
 
 
@@ -64,7 +70,25 @@ def blocks(loaded: LoadedClassifier, examples: Sequence[Example], per_block: int
         yield Block(idx, dict(encode(loaded.tokenizer, [examples[i] for i in idx], loaded.device)))
 
 
+@dataclass
+class PlainPass:
+    """One unmodified forward of a block: class probabilities, layer inputs and attention."""
+
+    probs: torch.Tensor  # (b, C) float32, CPU
+    hidden: list[torch.Tensor]  # hidden[l]: input of layer l, (b, T, D)
+    attention: list[torch.Tensor]  # attention[l]: (b, H, T, T)
+
+
 @torch.no_grad()
-def class_probs(loaded: LoadedClassifier, enc: dict) -> torch.Tensor:
-    """Softmax class probabilities (B, C), float32 on the CPU."""
-    return torch.softmax(loaded.model(**enc).logits.float(), -1).cpu()
+def plain_forward(loaded: LoadedClassifier, intervention: AttentionIntervention, enc: dict) -> PlainPass:
+    with intervention.capture() as cap:
+        out = loaded.model(**enc, output_hidden_states=True)
+    probs = torch.softmax(out.logits.float(), -1).cpu()
+    return PlainPass(probs, list(out.hidden_states[: intervention.num_layers]), list(cap.probs))
+
+
+def tail_probs(loaded: LoadedClassifier, layer: int, hidden: torch.Tensor,
+               attention_mask: torch.Tensor) -> torch.Tensor:
+    """Class probabilities (R, C) from layer ``layer``'s input ``hidden`` (R, T, D) upwards
+    (attention overrides of layers >= ``layer`` apply as in a full forward)."""
+    return torch.softmax(tail_logits(loaded.model, layer, hidden, attention_mask).float(), -1)

@@ -19,7 +19,8 @@ Where this departs from the paper (an LSTM with one attention distribution per e
 * Random numbers are drawn per example and layer from a generator seeded by (seed, example
   position, layer), at the example's own length, so batching and padding never change a result.
 
-Cost: forward passes only, ``examples x layers x permutations x (1 + heads)`` rows.
+Cost: forward passes only, ``examples x layers x permutations x (1 + heads)`` rows, each from
+the permuted layer upwards (the layers below run once per example).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import torch
 from scipy.stats import kendalltau
 from torch import Tensor
 
-from attribution.counterfactual.batches import blocks, check_examples, class_probs
+from attribution.counterfactual.batches import blocks, check_examples, plain_forward, tail_probs
 from attribution.counterfactual.measures import real_keys, real_queries, row_max, tvd
 from attribution.data import Example
 from attribution.errors import AttributionInputError
@@ -151,15 +152,15 @@ class PermutationTest:
         total, done = len(batch) * len(layer_list), 0
         for block in blocks(self.loaded, batch, per_block):
             b, mask = block.size, block.enc["attention_mask"]
-            with self.intervention.capture() as cap:
-                p0 = class_probs(self.loaded, block.enc)  # (b, C)
+            plain = plain_forward(self.loaded, self.intervention, block.enc)
+            p0 = plain.probs  # (b, C)
             for i, ex_index in enumerate(block.index):
                 predictions[ex_index] = int(p0[i].argmax())
             for layer in range(nl):
-                max_attention[block.index, layer] = row_max(cap.probs[layer].float(), mask,
+                max_attention[block.index, layer] = row_max(plain.attention[layer].float(), mask,
                                                              layer == nl - 1).cpu()
             for layer in layer_list:
-                changes = self._layer(block, layer, p0, permutations, per_head, seed, max_rows)
+                changes = self._layer(block, layer, plain, permutations, per_head, seed, max_rows)
                 changes = changes.view(1 + (nh if per_head else 0), permutations, b)  # (V, P, b)
                 med = changes.quantile(0.5, dim=1)  # (V, b)
                 layer_change[block.index, layer] = med[0]
@@ -171,7 +172,7 @@ class PermutationTest:
         return PermutationResult(layer_change, head_change, max_attention, predictions,
                                  permutations, change_threshold)
 
-    def _layer(self, block, layer: int, p0: Tensor, permutations: int, per_head: bool,
+    def _layer(self, block, layer: int, plain, permutations: int, per_head: bool,
                seed: int, max_rows: int) -> Tensor:
         """TVD of every variant (scope-major, then permutation, then example): (V * P * b,)."""
         nh, b = self.num_heads, block.size
@@ -206,7 +207,8 @@ class PermutationTest:
             def fn(probs: Tensor, index=index, row_heads=row_heads, row_mask=row_mask) -> Tensor:
                 return permute_rows(probs, index, row_heads, row_mask)
 
-            with self.intervention.override(layer, fn):
-                p = class_probs(self.loaded, enc)  # (rows, C)
-            out.append(tvd(p, p0.repeat(v1 - v0, 1)))
+            hidden = plain.hidden[layer].repeat(v1 - v0, 1, 1)  # (rows, T, D)
+            with torch.no_grad(), self.intervention.override(layer, fn):
+                p = tail_probs(self.loaded, layer, hidden, row_mask).cpu()  # (rows, C)
+            out.append(tvd(p, plain.probs.repeat(v1 - v0, 1)))
         return torch.cat(out)

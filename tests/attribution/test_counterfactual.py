@@ -77,6 +77,29 @@ def test_permutation_index_moves_only_real_keys_and_keeps_rows_summing_to_one():
     assert not torch.equal(out, probs)
 
 
+@pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert", "electra", "xlm-roberta"])
+def test_tail_from_a_layer_equals_the_full_forward_with_the_same_override(loaded, arch):
+    from attribution.counterfactual.batches import plain_forward, tail_probs
+    from attribution.intervention import AttentionIntervention
+
+    lc = loaded[arch]
+    iv = AttentionIntervention(lc.model)
+    enc = dict(encode(lc.tokenizer, EXAMPLES[:3]))
+    plain = plain_forward(lc, iv, enc)
+
+    def flip(probs):  # reverse every row's weights over the key axis
+        return probs.flip(-1)
+
+    for layer in range(iv.num_layers):
+        with torch.no_grad():
+            assert torch.allclose(tail_probs(lc, layer, plain.hidden[layer], enc["attention_mask"]),
+                                  plain.probs, atol=1e-5)
+            with iv.override(layer, flip):
+                full = torch.softmax(lc.model(**enc).logits.float(), -1)
+                tail = tail_probs(lc, layer, plain.hidden[layer], enc["attention_mask"])
+        assert torch.allclose(tail, full, atol=1e-5) and not torch.allclose(full, plain.probs, atol=1e-4)
+
+
 # -- permutation --------------------------------------------------------------------------------
 def test_linked_model_fails_the_permutation_test(planted):
     res = PermutationTest(planted["linked"]).run(EXAMPLES, permutations=30)

@@ -10,8 +10,9 @@ How it is solved here, per example and layer (all heads of the layer at once):
 
 * the layer's attention is parameterised row-wise as ``softmax(theta)`` over the real keys
   (padding keys fixed at 0, padding query rows left as they were; in the last layer only the
-  [CLS] row, the only one the classifier reads: ``measures.output_rows``), starting from the original
-  log-weights plus Gaussian noise (JSD has zero gradient at the original);
+  [CLS] row, the only one the classifier reads: ``measures.output_rows``), starting from the log of
+  ``(1 - init_mix) * original + init_mix * uniform`` plus Gaussian noise (JSD has zero gradient at
+  the original, and a peaked original row saturates the softmax: weights of 1e-14 barely move);
 * the objective maximises the mean JSD over the layer's heads and real query rows subject to
   ``TVD(output, original output) <= epsilon``, with the augmented Lagrangian for an inequality
   constraint, ``psi(g) = lambda g + mu/2 g^2`` if ``lambda + mu g > 0`` else ``-lambda^2/(2 mu)``
@@ -37,7 +38,7 @@ import torch
 from torch import Tensor
 
 from attribution.counterfactual.batches import blocks, check_examples, plain_forward, tail_probs
-from attribution.counterfactual.measures import LN2, jsd, output_rows, real_keys, tvd
+from attribution.counterfactual.measures import LN2, jsd, output_rows, real_keys, tvd, uniform_rows
 from attribution.data import Example
 from attribution.errors import AttributionInputError
 from attribution.intervention import AttentionIntervention
@@ -106,10 +107,11 @@ class AdversarialAttention:
         *,
         epsilon: float = 0.01,
         layers: Sequence[int] | None = None,
-        steps: int = 100,
+        steps: int = 40,
         lr: float = 0.5,
         mu: float = 200.0,
         init_noise: float = 1.0,
+        init_mix: float = 0.05,
         seed: int = 0,
         far_threshold: float = 0.5 * LN2,
         examples_per_pass: int = 16,
@@ -137,7 +139,8 @@ class AdversarialAttention:
                 a0 = plain.attention[layer].detach().float()  # (b, H, T, T)
                 hidden = plain.hidden[layer].detach()  # (b, T, D): input of the searched layer
                 gen = torch.Generator().manual_seed(hash((seed, layer, block.index[0])) & 0x7FFFFFFF)
-                best = self._search(block.enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise, gen)
+                best = self._search(block.enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise,
+                                    init_mix, gen)
                 j, tv, pred = self._check(block.enc, hidden, layer, best, a0, p0)
                 layer_jsd[block.index, layer] = j.mean(-1)
                 head_jsd_[block.index, layer] = j
@@ -157,13 +160,14 @@ class AdversarialAttention:
         with self.intervention.override(layer, fn):
             return tail_probs(self.loaded, layer, hidden, enc["attention_mask"])
 
-    def _search(self, enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise, gen) -> Tensor:
+    def _search(self, enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise, init_mix, gen) -> Tensor:
         mask = enc["attention_mask"]
         keys = real_keys(mask)  # (b, 1, 1, T)
         last = layer == self.num_layers - 1
         queries = output_rows(mask, last)  # (b, 1, T, 1)
         noise = torch.randn(a0.shape, generator=gen).to(a0.device) * init_noise
-        theta = (a0.clamp_min(1e-8).log() + noise).requires_grad_(True)
+        start = (1 - init_mix) * a0 + init_mix * uniform_rows(mask, a0)  # (b, H, T, T)
+        theta = (start.clamp_min(1e-8).log() + noise).requires_grad_(True)
         opt = torch.optim.Adam([theta], lr=lr)
         lam = torch.zeros(a0.shape[0], device=a0.device)
         p0d = p0.to(a0.device)

@@ -127,15 +127,15 @@ def test_permutation_results_do_not_depend_on_batching(planted):
 
 # -- adversarial attention ---------------------------------------------------------------------
 def test_linked_model_resists_the_adversarial_search(planted):
-    res = AdversarialAttention(planted["linked"]).run(EXAMPLES, epsilon=0.01, steps=80)
+    res = AdversarialAttention(planted["linked"]).run(EXAMPLES, epsilon=0.01, steps=30)
     assert float(res.output_tvd.max()) <= 0.01  # feasibility check
     assert bool(res.prediction_kept.all())
-    assert float(res.head_jsd[:, 0, 0].max()) < 0.15  # the link cannot move far
+    assert float(res.head_jsd[:, 0, 0].max()) < 0.05  # the link cannot move far
     assert float(res.head_jsd[:, 0, 1].min()) > 0.3  # the irrelevant head can
 
 
 def test_irrelevant_attention_reaches_large_jsd(planted):
-    res = AdversarialAttention(planted["irrelevant"]).run(EXAMPLES, epsilon=0.01, steps=80)
+    res = AdversarialAttention(planted["irrelevant"]).run(EXAMPLES, epsilon=0.01, steps=30)
     assert float(res.output_tvd.max()) <= 0.01
     assert float(res.head_jsd[:, 0, 0].min()) > 0.9 * LN2  # peaked row -> a disjoint one
     row = res.to_json()["layers"][0]
@@ -182,7 +182,7 @@ def test_uniform_needs_labels(planted):
 def _evidence(loaded, examples):
     return {
         "permutation": PermutationTest(loaded).run(examples, permutations=20).to_json(),
-        "adversarial": AdversarialAttention(loaded).run(examples, steps=60).to_json(),
+        "adversarial": AdversarialAttention(loaded).run(examples, steps=30).to_json(),
         "uniform": UniformAttentionBaseline(loaded).run(examples).to_json(),
     }
 

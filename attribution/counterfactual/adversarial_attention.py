@@ -20,7 +20,8 @@ How it is solved here, per example and layer (all heads of the layer at once):
   ``lambda <- max(0, lambda + mu g)`` after each step;
 * the best iterate that satisfied the constraint is kept, and a feasibility check re-runs a plain
   forward with it: its TVD and JSD are what is reported (the original map itself, JSD 0, is
-  the fallback, so a result is always feasible).
+  the fallback, also for a map whose re-run lands above epsilon by rounding, so a reported
+  result is always feasible).
 
 Departures: the paper searches k distributions of one LSTM attention vector, also pushing them
 apart from each other; here one distribution per example and layer (H heads x T rows), no
@@ -142,6 +143,10 @@ class AdversarialAttention:
                 best = self._search(block.enc, hidden, layer, a0, p0, epsilon, steps, lr, mu, init_noise,
                                     init_mix, gen)
                 j, tv, pred = self._check(block.enc, hidden, layer, best, a0, p0)
+                bad = tv > epsilon  # rounding between the search's and the check's forward
+                if bool(bad.any()):
+                    best[bad.to(best.device)] = a0[bad.to(a0.device)]
+                    j, tv, pred = self._check(block.enc, hidden, layer, best, a0, p0)
                 layer_jsd[block.index, layer] = j.mean(-1)
                 head_jsd_[block.index, layer] = j
                 out_tvd[block.index, layer] = tv

@@ -69,17 +69,17 @@ class AuditConfig(BaseModel):
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")
     tree_threshold: float = Field(0.4, gt=0.0, le=1.0)
-    counterfactual_examples: int = Field(24, ge=1, le=10_000,
+    counterfactual_examples: int = Field(16, ge=1, le=10_000,
                                          description="examples of the permutation test (per layer)")
-    counterfactual_permutations: int = Field(10, ge=1, le=1_000, description="random permutations per "
+    counterfactual_permutations: int = Field(5, ge=1, le=1_000, description="random permutations per "
                                              "example and layer (Jain and Wallace 2019)")
-    counterfactual_head_examples: int = Field(8, ge=1, le=10_000, description="examples of the per-head "
+    counterfactual_head_examples: int = Field(4, ge=1, le=10_000, description="examples of the per-head "
                                               "permutation and uniform tests")
-    counterfactual_adversarial_examples: int = Field(8, ge=1, le=10_000, description="examples of the "
+    counterfactual_adversarial_examples: int = Field(4, ge=1, le=10_000, description="examples of the "
                                                      "adversarial attention search")
     counterfactual_epsilon: float = Field(0.01, gt=0.0, lt=1.0, description="output TVD the adversarial "
                                           "attention may cost")
-    counterfactual_steps: int = Field(40, ge=1, le=2_000, description="adversarial optimiser steps per "
+    counterfactual_steps: int = Field(20, ge=1, le=2_000, description="adversarial optimiser steps per "
                                       "example block and layer")
     seed: int = 0
     text_column: str | None = None

@@ -11,7 +11,7 @@ Data: SST-2 dev (the model's own task) and an IMDB test sample read by the *same
 (sentiment, other domain; reviews cut to their first ``--imdb-words`` words to keep the cost to
 minutes on 2 cores: said in the output). Sizes are flags; every rate carries its n.
 
-    python bench/counterfactual.py [--n 40 --n-imdb 24 --threads 2 --out bench/results]
+    python bench/counterfactual.py [--n 32 --n-imdb 16 --threads 2 --out bench/results]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def imdb_sample(n: int, words: int, seed: int = 0):
     return cut
 
 
-def evaluate(loaded, examples, args, label: str) -> dict:
+def evaluate(loaded, examples, uniform_examples, args, label: str) -> dict:
     from attribution.counterfactual.adversarial_attention import AdversarialAttention
     from attribution.counterfactual.permutation import PermutationTest
     from attribution.counterfactual.uniform_attention import UniformAttentionBaseline
@@ -47,20 +47,27 @@ def evaluate(loaded, examples, args, label: str) -> dict:
     from attribution.faithfulness import tau_between
 
     seconds = {}
-    t = time.perf_counter()
+
+    def say(what: str) -> None:
+        print(f"  [{label}] {what} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    t0 = t = time.perf_counter()
     perm = PermutationTest(loaded).run(examples, permutations=args.permutations, per_head=False)
     head_ex = examples[:args.n_heads]
     perm_heads = PermutationTest(loaded).run(head_ex, permutations=args.head_permutations)
     seconds["permutation"] = time.perf_counter() - t
+    say("permutation done")
     t = time.perf_counter()
     adv = AdversarialAttention(loaded).run(examples[:args.n_adversarial], epsilon=args.epsilon,
                                            steps=args.steps)
     seconds["adversarial"] = time.perf_counter() - t
+    say("adversarial done")
     t = time.perf_counter()
     uni_engine = UniformAttentionBaseline(loaded)
-    uni = uni_engine.run(examples, per_head=False).to_json()
-    uni_heads = uni_engine.run(head_ex, per_head=True).to_json()
+    uni = uni_engine.run(uniform_examples, per_head=False).to_json()
+    uni_heads = uni_engine.run(uniform_examples[:args.n_uniform_heads], per_head=True).to_json()
     seconds["uniform"] = time.perf_counter() - t
+    say("uniform done")
     t = time.perf_counter()
     attn = get_explainer("attention", loaded).explain(examples)
     grad = get_explainer("grad_input", loaded).explain(examples)
@@ -143,14 +150,18 @@ def plot(results: list[dict], path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=40, help="SST-2 dev rows (from the top)")
-    ap.add_argument("--n-imdb", type=int, default=24, help="IMDB sample rows (seeded shuffle)")
-    ap.add_argument("--imdb-words", type=int, default=60)
-    ap.add_argument("--n-heads", type=int, default=12, help="examples for the per-head tests")
-    ap.add_argument("--n-adversarial", type=int, default=12)
-    ap.add_argument("--permutations", type=int, default=20)
-    ap.add_argument("--head-permutations", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=40, help="adversarial optimiser steps")
+    ap.add_argument("--n", type=int, default=32, help="SST-2 dev rows (from the top)")
+    ap.add_argument("--n-imdb", type=int, default=16, help="IMDB sample rows (seeded shuffle)")
+    ap.add_argument("--imdb-words", type=int, default=40)
+    ap.add_argument("--n-uniform", type=int, default=200,
+                    help="labelled rows of the uniform baseline per layer / all layers (cheap: L + 2 forwards each)")
+    ap.add_argument("--n-uniform-heads", type=int, default=32,
+                    help="labelled rows of the per-head uniform baseline (L x H forwards each)")
+    ap.add_argument("--n-heads", type=int, default=6, help="examples for the per-head tests")
+    ap.add_argument("--n-adversarial", type=int, default=6)
+    ap.add_argument("--permutations", type=int, default=10)
+    ap.add_argument("--head-permutations", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=20, help="adversarial optimiser steps")
     ap.add_argument("--epsilon", type=float, default=0.01)
     ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None)
@@ -170,9 +181,11 @@ def main() -> None:
     loaded = load_classifier(ckpt)
     print(f"model {ckpt} ({loaded.num_layers} layers x {loaded.num_heads} heads), "
           f"{torch.get_num_threads()} threads")
-    results = [evaluate(loaded, load_examples(SST2 / "dev.tsv", limit=args.n), args, "SST-2 dev")]
+    sst2 = load_examples(SST2 / "dev.tsv", limit=max(args.n, args.n_uniform))
+    results = [evaluate(loaded, sst2[:args.n], sst2[:args.n_uniform], args, "SST-2 dev")]
     if args.n_imdb > 0:
-        results.append(evaluate(loaded, imdb_sample(args.n_imdb, args.imdb_words), args,
+        imdb = imdb_sample(max(args.n_imdb, args.n_uniform), args.imdb_words)
+        results.append(evaluate(loaded, imdb[:args.n_imdb], imdb[:args.n_uniform], args,
                                 f"IMDB (first {args.imdb_words} words)"))
     total = time.perf_counter() - t0
     print(f"total {total:.0f} s")

@@ -163,6 +163,9 @@ def main() -> None:
     ap.add_argument("--head-permutations", type=int, default=3)
     ap.add_argument("--steps", type=int, default=20, help="adversarial optimiser steps")
     ap.add_argument("--epsilon", type=float, default=0.01)
+    ap.add_argument("--adversarial-model", type=int, default=0, metavar="STEPS",
+                    help="also fine-tune a copy's query/key weights against the original attention for "
+                         "STEPS steps (Wiegreffe and Pinter 2019; a training run, off by default)")
     ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -187,6 +190,15 @@ def main() -> None:
         imdb = imdb_sample(max(args.n_imdb, args.n_uniform), args.imdb_words)
         results.append(evaluate(loaded, imdb[:args.n_imdb], imdb[:args.n_uniform], args,
                                 f"IMDB (first {args.imdb_words} words)"))
+    if args.adversarial_model > 0:
+        from attribution.counterfactual.adversarial_model import AdversarialModel
+
+        train, held = sst2[: args.n_uniform // 2], sst2[args.n_uniform // 2: args.n_uniform]
+        am = AdversarialModel(loaded).train(train, evaluation=held, steps=args.adversarial_model).to_json()
+        results[0]["adversarial_model"] = am
+        print(f"adversarial model ({am['steps']} steps, {am['seconds']:.0f} s, n={am['n']} held out): "
+              f"mean JSD per layer {[round(x, 3) for x in am['layer_jsd']]}, output TVD {am['mean_output_tvd']:.4f}, "
+              f"prediction kept {am['fraction_prediction_kept']:.3f}")
     total = time.perf_counter() - t0
     print(f"total {total:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -218,3 +218,16 @@ def test_verdict_says_where_it_is_layer_dependent():
     assert out["layers_by_verdict"] == {"not supported": [1], "supported": [0]}
     assert out["used"] == ["permutation", "adversarial"]
     assert model_verdict()["verdict"] == "undetermined"
+
+
+# -- adversarial model (optional experiment) ------------------------------------------------------
+def test_adversarial_model_moves_irrelevant_attention_and_keeps_the_original(planted):
+    from attribution.counterfactual.adversarial_model import AdversarialModel
+
+    lc = planted["irrelevant"]
+    before = {k: v.clone() for k, v in lc.model.state_dict().items()}
+    res = AdversarialModel(lc).train(EXAMPLES, steps=30, lr=1e-2, batch_size=6)
+    assert res.mean_tvd < 1e-6 and res.prediction_kept == 1.0  # values are identical: output fixed
+    assert res.layer_jsd[0] > 0.2 and res.loss_last < res.loss_first - 0.1
+    after = lc.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the original is untouched

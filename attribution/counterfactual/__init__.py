@@ -5,6 +5,9 @@
   keeps the output within a TVD epsilon.
 * ``uniform_attention``: Wiegreffe and Pinter 2019, accuracy with attention made uniform.
 * ``verdict``: one per-model verdict from those and the correlation half (Kendall tau).
+* ``suite``: all of the above in one call (the pipeline stage and ``attaudit explain
+  --counterfactual`` both use it).
+* ``adversarial_model``: optional, Wiegreffe and Pinter 2019's adversarial model (a training run).
 
 All of them act through ``attribution.intervention.AttentionIntervention`` and cost forward
 passes (and, for the adversarial search, backward passes to the attention only).

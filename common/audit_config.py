@@ -39,6 +39,11 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "baselines": ("baselines", "baseline_examples", "triggers", "trigger_threshold", "mining_examples",
                   "steps", "method", "eval_examples", "trigger_ranking", "importance_examples"),
     "explainers": ("examples", "explainers", "steps", "method"),
+    # reads the explainers stage's attention~gradient tau when that stage is selected
+    "counterfactual": ("counterfactual_examples", "counterfactual_permutations",
+                       "counterfactual_head_examples", "counterfactual_adversarial_examples",
+                       "counterfactual_epsilon", "counterfactual_steps", "eval_examples",
+                       "examples", "explainers", "counterfactual_reads_explainers"),
 }
 
 
@@ -64,6 +69,18 @@ class AuditConfig(BaseModel):
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")
     tree_threshold: float = Field(0.4, gt=0.0, le=1.0)
+    counterfactual_examples: int = Field(16, ge=1, le=10_000,
+                                         description="examples of the permutation test (per layer)")
+    counterfactual_permutations: int = Field(5, ge=1, le=1_000, description="random permutations per "
+                                             "example and layer (Jain and Wallace 2019)")
+    counterfactual_head_examples: int = Field(4, ge=1, le=10_000, description="examples of the per-head "
+                                              "permutation and uniform tests")
+    counterfactual_adversarial_examples: int = Field(4, ge=1, le=10_000, description="examples of the "
+                                                     "adversarial attention search")
+    counterfactual_epsilon: float = Field(0.01, gt=0.0, lt=1.0, description="output TVD the adversarial "
+                                          "attention may cost")
+    counterfactual_steps: int = Field(20, ge=1, le=2_000, description="adversarial optimiser steps per "
+                                      "example block and layer")
     seed: int = 0
     text_column: str | None = None
     pair_column: str | None = None
@@ -118,6 +135,11 @@ class AuditConfig(BaseModel):
         if not self.allow_overlap and self.mining_fraction + self.importance_fraction >= 0.95:
             raise ValueError("mining_fraction + importance_fraction must leave at least 5% for evaluation")
         return self
+
+    @property
+    def counterfactual_reads_explainers(self) -> bool:
+        """The counterfactual verdict takes its Kendall tau from the explainers stage when it runs."""
+        return "explainers" in self.stages
 
     def slice_fields(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in _SLICE_FIELDS}

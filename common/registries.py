@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 # Audit stages, in canonical order: a stage may read the cached results of the stages before it.
-STAGES: tuple[str, ...] = ("clean_eval", "attribution", "heads", "triggers", "baselines", "explainers")
+STAGES: tuple[str, ...] = ("clean_eval", "attribution", "heads", "triggers", "baselines", "explainers",
+                           "counterfactual")
 
 # AttAttr quadrature rules (attribution.quadrature).
 QUADRATURES: tuple[str, ...] = ("gausslegendre", "riemann-right", "riemann-left")

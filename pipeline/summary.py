@@ -79,6 +79,11 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
         out["most_faithful"] = {"explainer": best["explainer"],
                                 "aopc_comprehensiveness": best.get("aopc_comprehensiveness"),
                                 "aopc_sufficiency": best.get("aopc_sufficiency")}
+    cf = stages.get("counterfactual")
+    if cf and cf.get("verdict"):
+        v = cf["verdict"]
+        out["attention_verdict"] = {"verdict": v["verdict"], "layer_dependent": v["layer_dependent"],
+                                    "layers_by_verdict": v["layers_by_verdict"], "summary": v["summary"]}
     return out
 
 

@@ -9,6 +9,7 @@ STAGE_TITLES = {
     "clean_eval": "clean evaluation", "attribution": "attribution", "heads": "head analysis",
     "triggers": "trigger mining and attack", "baselines": "TextAttack baselines",
     "explainers": "explainers and faithfulness",
+    "counterfactual": "counterfactual attention tests",
 }
 
 

@@ -19,11 +19,15 @@ log = logging.getLogger(__name__)
 
 
 def claim(ctx: WorkerContext, audit_id: str, token: str, stage: str | None) -> bool:
-    """Take the lease if it is free, expired or already ours; marks the audit running."""
+    """Take the lease if it is free, expired or already ours; marks the audit running.
+
+    Each successful claim counts one start of the stage in ``attempts`` (a stored stage result
+    resets it): a stage whose process dies keeps its count, which ``execution.gave_up`` reads.
+    """
     now = utcnow()
     values = {"lease_owner": ctx.owner(),
               "lease_until": now + timedelta(seconds=ctx.settings.lease_seconds),
-              "status": "running"}
+              "status": "running", "attempts": Audit.attempts + 1}
     if stage is not None:
         values["current_stage"] = stage
     with ctx.sessions() as s:

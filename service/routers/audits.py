@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
-from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, new_id, utcnow
+from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, Tenant, new_id, utcnow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned
 from service.schemas import AuditCreate, AuditOut, AuditPage, error_responses
@@ -22,6 +22,22 @@ log = logging.getLogger(__name__)
 
 def _own_audit(session, tenant, audit_id: str) -> Audit:  # noqa: ANN001
     return get_owned(session, Audit, audit_id, tenant, "audit")
+
+
+def lock_tenant(session, tenant_id: str) -> None:  # noqa: ANN001
+    """Serialise this tenant's submissions until the transaction ends.
+
+    Counting active audits and then inserting one is a race: 20 concurrent POSTs all counted 0
+    and 18 were accepted against a limit of 4. PostgreSQL: ``SELECT ... FOR UPDATE`` on the
+    tenant row (other tenants are not blocked). SQLite has no row locks: a no-op UPDATE of the
+    row takes the database's single write lock (waiting up to the busy timeout), which holds
+    until commit. pysqlite begins the transaction right before that UPDATE, so the count that
+    follows reads the latest committed state.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Tenant).where(Tenant.id == tenant_id).values(name=Tenant.name))
+    else:
+        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
 
 
 def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
@@ -50,9 +66,11 @@ def create_audit(body: AuditCreate, request: Request, tenant: CurrentTenant,
     model = get_owned(session, ModelRow, body.model_id, tenant, "model")
     dataset = get_owned(session, DatasetRow, body.dataset_id, tenant, "dataset")
     config = build_config(body, dataset)
+    lock_tenant(session, tenant.id)  # held until the commit below: count and insert are atomic
     active = session.scalar(select(func.count()).select_from(Audit).where(
         Audit.tenant_id == tenant.id, Audit.status.in_(ACTIVE_STATUSES)))
     if active >= settings.max_concurrent_audits:
+        session.rollback()  # release the tenant lock before answering
         raise APIError(429, "too_many_audits",
                        f"This tenant already has {active} audits queued or running; "
                        f"the limit is {settings.max_concurrent_audits}.")

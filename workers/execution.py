@@ -27,6 +27,7 @@ from service.db.models import (
     Trigger,
     utcnow,
 )
+from service.storage import ArtifactStore
 from workers.context import WorkerContext
 from workers.lease import Heartbeat, claim
 
@@ -41,14 +42,19 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Connectio
 PROCESS_EXITS: tuple[type[BaseException], ...] = (SystemExit, KeyboardInterrupt)
 
 
-def _dataset_path(ctx: WorkerContext, dataset: DatasetRow, work: Path) -> Path:
-    """The pipeline reads the format from the extension: link the blob under one."""
+def _dataset_path(store: ArtifactStore, dataset: DatasetRow, work: Path) -> Path:
+    """The pipeline reads the format from the extension: link the blob under one (a hard link,
+    no copy, on the store's filesystem; the work directory is removed after its retention)."""
     ext = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}[dataset.format]
     path = work / "input" / f"data{ext}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(ctx.store.blob_path(dataset.sha256), tmp)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(store.blob_path(dataset.sha256), tmp)
+        except OSError:
+            shutil.copyfile(store.blob_path(dataset.sha256), tmp)
         os.replace(tmp, path)
     return path
 
@@ -63,8 +69,9 @@ def build_run(ctx: WorkerContext, audit: Audit, model: ModelRow, dataset: Datase
         def loaded(self) -> Any:
             return get_loaded(self.model_dir)
 
-    work = ctx.store.work_dir(audit.id)
-    return WorkerAuditRun(ctx.store.tree_path(model.sha256), _dataset_path(ctx, dataset, work),
+    store = ctx.store.for_tenant(audit.tenant_id)
+    work = store.work_dir(audit.id)
+    return WorkerAuditRun(store.tree_path(model.sha256), _dataset_path(store, dataset, work),
                           AuditConfig(**audit.config), work,
                           progress=hb.progress if hb else None,
                           should_cancel=_with_budgets(ctx, audit, hb) if hb else None)
@@ -231,10 +238,11 @@ def execute_report(ctx: WorkerContext, audit_id: str, token: str) -> str:
         return "busy"
 
     def work() -> str:
-        out = ctx.store.scratch_dir()
+        store = ctx.store.for_tenant(audit.tenant_id)
+        out = store.scratch_dir()
         try:
             files = build_run(ctx, audit, model, dataset, None).write_report(out)
-            stored = {name: ctx.store.put_file(Path(p)) for name, p in
+            stored = {name: store.put_file(Path(p)) for name, p in
                       ((Path(p).name, p) for p in files.values())}
         finally:
             shutil.rmtree(out, ignore_errors=True)

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import update
 
 from service.db.models import ACTIVE_STATUSES, Audit, utcnow
-from workers import liveness
+from workers import liveness, retention
 from workers.context import WorkerContext
 from workers.embedded import EmbeddedWorker
 from workers.execution import PROCESS_EXITS, finish, time_budget
@@ -211,9 +211,13 @@ class Supervisor:
 
     def run_forever(self) -> None:
         poll = self.ctx.settings.poll_interval_seconds
+        next_sweep = 0.0
         try:
             while not self.stop.is_set():
                 try:
+                    if time.monotonic() >= next_sweep:
+                        retention.sweep(self.ctx)
+                        next_sweep = time.monotonic() + self.ctx.settings.reconcile_interval_seconds
                     if self.run_once() is None:
                         self.stop.wait(poll)
                 except Exception as exc:  # noqa: BLE001 - transient DB trouble: wait and poll again

@@ -1,15 +1,16 @@
-"""/v1/audits: start (202, queued), list, status, results, report, triggers, recipe, cancel."""
+"""/v1/audits: start (202, queued), list, status, results, report, triggers, recipe, cancel, purge."""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
+from service import deletion
 from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, Tenant, new_id, utcnow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned
@@ -106,10 +107,19 @@ def get_audit(audit_id: str, tenant: CurrentTenant, session: SessionDep) -> Audi
     return _own_audit(session, tenant, audit_id)
 
 
-@router.delete("/{audit_id}", response_model=AuditOut, status_code=202)
-def cancel_audit(audit_id: str, tenant: CurrentTenant, session: SessionDep) -> Audit:
-    """Queued audits are cancelled at once; running ones stop at the next boundary or tick."""
+@router.delete("/{audit_id}", response_model=AuditOut, status_code=202,
+               responses={204: {"description": "purged"}})
+def cancel_audit(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep,
+                 purge: Annotated[bool, Query(description="delete a finished audit with its files")] = False,
+                 ) -> Audit | Response:
+    """Queued audits are cancelled at once; running ones stop at the next boundary or tick.
+
+    ``?purge=true`` on a finished audit deletes its rows, report files and work directory (204).
+    """
     audit = _own_audit(session, tenant, audit_id)
+    if purge:
+        deletion.purge_audit(session, store, audit)
+        return Response(status_code=204)
     if audit.status not in ACTIVE_STATUSES:
         raise APIError(409, "audit_finished",
                        f"The audit already finished with status {audit.status!r}.")

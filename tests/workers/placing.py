@@ -19,7 +19,8 @@ def place_model(sessions, store, tenant_id: str, model_dir: Path) -> str:  # noq
     shutil.copytree(model_dir, scratch)
     sha = tenant_store.put_tree(scratch, sha=tree_sha256(scratch))
     cfg = json.loads((model_dir / "config.json").read_text())
-    labels = [cfg["id2label"][str(i)] for i in range(len(cfg["id2label"]))]
+    n = len(cfg.get("id2label") or {}) or int(cfg.get("num_labels", 2))
+    labels = [(cfg.get("id2label") or {}).get(str(i), f"LABEL_{i}") for i in range(n)]
     with sessions() as s:
         row = ModelRow(tenant_id=tenant_id, sha256=sha, architecture=cfg.get("model_type", "bert"),
                        labels=labels, num_parameters=0, num_layers=cfg["num_hidden_layers"],

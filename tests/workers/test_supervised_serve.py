@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from service.db.models import Tenant
+from service.db.models import Audit, Tenant
 from service.db.session import session_factory
 from service.settings import Settings
 from service.storage import ArtifactStore
@@ -43,10 +44,27 @@ def _state(pid: int) -> str | None:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Children of every thread of ``pid`` (serve restarts its worker from a watcher thread)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _executors(worker: int) -> list[int]:
+    """The worker's stage executor(s): its children other than multiprocessing's resource tracker."""
+    out = []
+    for pid in _children(worker):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmd and _state(pid):
+            out.append(pid)
+    return out
 
 
 def _tree(pid: int) -> list[int]:
@@ -157,13 +175,13 @@ def test_panics_fail_one_audit_each_and_the_worker_keeps_going(tmp_path: Path, s
         model, ds = _upload(alice, tiny_zip, sst_like_tsv(48))
         ok = _submit(alice, model, ds)
         for kind, aid in poison.items():
-            executors_seen.update(_children(worker))
+            executors_seen.update(_executors(worker))
             final = wait_status(mallory, aid, ("failed", "succeeded", "cancelled"), timeout=180)
             assert final["status"] == "failed" and final["error"].startswith("PanicException"), final
             reliability.row("supervision", case=f"tokenizer panics at {kind} (embedded serve)", audit="failed",
                             error=final["error"][:70], next_audit_other_tenant="", worker="same process")
         assert wait_status(alice, ok, ("failed", "succeeded", "cancelled"), timeout=180)["status"] == "succeeded"
-        executors_seen.update(_children(worker))
+        executors_seen.update(_executors(worker))
         assert serve.worker_pid() == worker, "the worker was replaced: a panic took it down"
         assert len(executors_seen) == 1, f"the executor was replaced: {executors_seen}"
         health = serve.health()
@@ -191,11 +209,19 @@ def test_a_killed_worker_is_restarted_and_its_audit_failed_after_the_cap(tmp_pat
         bob_model, bob_ds = _upload(bob, tiny_zip, sst_like_tsv(48))
         workers, t_kill = [], []
         bob_audit = None
-        for attempt in (1, 2):
-            _wait(lambda: alice.get(f"/v1/audits/{long_audit}").json()["progress"] > 0
-                  and alice.get(f"/v1/audits/{long_audit}").json()["status"] == "running", 240,
-                  f"attempt {attempt} of the long audit to make progress")
+        sessions, _ = _store(serve, sqlite_url)
+
+        def started(attempt: int) -> int | None:
+            """The worker pid once it started attempt ``attempt`` of the long audit's stage."""
             pid = serve.worker_pid()
+            with sessions() as s:
+                a = s.get(Audit, long_audit)
+            if pid and a.status == "running" and a.attempts == attempt and a.lease_owner == f"{socket.gethostname()}:{pid}":
+                return pid
+            return None
+
+        for attempt in (1, 2):
+            pid = _wait(lambda: started(attempt), 240, f"attempt {attempt} of the long audit's stage to start")
             workers.append(pid)
             os.kill(pid, signal.SIGKILL)  # the whole worker: its executor dies with it (PDEATHSIG)
             t_kill.append(time.monotonic())

@@ -103,11 +103,10 @@ def _worker(args: argparse.Namespace) -> int:
               "supervised child process", file=sys.stderr)
         Supervisor(ctx, stop).run_forever()
         return 0
+    from workers import liveness
     from workers.celery_app import make_celery
     from workers.dispatch import send_audit_chain, waiting_messages
     from workers.reconciler import start_reconciler_thread
-
-    from workers import liveness
 
     app = make_celery(settings)
     # This process's heartbeat row (health counts live workers); the first beat runs here,

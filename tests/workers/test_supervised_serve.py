@@ -221,7 +221,7 @@ def test_a_killed_worker_is_restarted_and_its_audit_failed_after_the_cap(tmp_pat
             return None
 
         for attempt in (1, 2):
-            pid = _wait(lambda: started(attempt), 240, f"attempt {attempt} of the long audit's stage to start")
+            pid = _wait(lambda n=attempt: started(n), 240, f"attempt {attempt} of the long audit's stage to start")
             workers.append(pid)
             os.kill(pid, signal.SIGKILL)  # the whole worker: its executor dies with it (PDEATHSIG)
             t_kill.append(time.monotonic())

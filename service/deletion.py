@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from service.db.models import TERMINAL_STATUSES, Audit, DatasetRow, ModelRow, StageResult, Trigger
+from infra.db.models import TERMINAL_STATUSES, Audit, DatasetRow, ModelRow, StageResult, Trigger
 from service.errors import APIError
-from service.storage import ArtifactStore
+from infra.storage import ArtifactStore
 
 
 def _audits_using(session: Session, column, value: str) -> int:  # noqa: ANN001

@@ -31,6 +31,28 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def tiny_tsv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny_data import write_tsv
+
+    return write_tsv(tmp_path_factory.mktemp("data") / "tiny.tsv")
+
+
+@pytest.fixture(scope="session")
+def planted_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model trained in seconds with a planted word-pair shortcut (tests/attacks/planted.py)."""
+    from tests.attacks.planted import train_planted_model
+
+    return train_planted_model(tmp_path_factory.mktemp("planted0"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def planted_pair_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.attacks.planted import train_planted_model
+
+    return train_planted_model(tmp_path_factory.mktemp("planted_pair"), seed=0, pair_task=True)
+
+
 # -- the suite leaves no process behind -------------------------------------------------------
 # The pytest process becomes a child subreaper (Linux), so a grandchild orphaned by a test (a
 # worker whose `attaudit serve` died) is re-parented here instead of to init and stays visible.

@@ -10,9 +10,9 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
-from service.db.models import ACTIVE_STATUSES, Audit, utcnow
+from infra.db.models import ACTIVE_STATUSES, Audit, utcnow
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,10 @@ def claim(ctx: WorkerContext, audit_id: str, token: str, stage: str | None) -> b
     now = utcnow()
     values = {"lease_owner": ctx.owner(),
               "lease_until": now + timedelta(seconds=ctx.settings.lease_seconds),
-              "status": "running", "attempts": Audit.attempts + 1}
+              "status": "running",
+              # a start of the stage it was already on adds one; a new stage starts at one
+              "attempts": case((Audit.current_stage == stage, Audit.attempts + 1), else_=1)
+              if stage is not None else Audit.attempts + 1}
     if stage is not None:
         values["current_stage"] = stage
     with ctx.sessions() as s:

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 
-from service.db.models import WorkerRow, utcnow
+from infra.db.models import WorkerRow, utcnow
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)

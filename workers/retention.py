@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service.db.models import TERMINAL_STATUSES, Audit, utcnow
+from infra.db.models import TERMINAL_STATUSES, Audit, utcnow
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)

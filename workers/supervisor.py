@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from service.db.models import ACTIVE_STATUSES, Audit, utcnow
+from infra.db.models import ACTIVE_STATUSES, Audit, utcnow
 from workers import liveness, retention
 from workers.context import WorkerContext
 from workers.embedded import EmbeddedWorker
@@ -55,7 +55,7 @@ def describe_exit(code: int | None) -> str:
 
 def executor_main(conn: Any, owner: str, parent_pid: int, stop: Any) -> None:
     """The executor child: run each (audit id, token) it receives, answer the outcome."""
-    from service.settings import get_settings
+    from infra.settings import get_settings
     from workers.parentage import die_with_parent
 
     die_with_parent(parent_pid, signal.SIGKILL)

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from infra.db.models import DatasetRow, ModelRow
 from service import deletion
-from service.db.models import DatasetRow, ModelRow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned, sentence
 from service.schemas import DatasetOut, error_responses

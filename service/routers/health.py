@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, text
 
-from service.db.models import Audit, WorkerRow, utcnow
+from infra.db.models import Audit, WorkerRow, utcnow
 from service.schemas import HealthOut, WorkersHealth
 
 router = APIRouter(prefix="/v1/health", tags=["health"])

@@ -147,7 +147,7 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
     while audits run: each audit is retried to success or fails with a message; no partial rows."""
     import psycopg
 
-    from service.db.models import StageResult
+    from infra.db.models import StageResult
 
     cluster.start_api()
     cluster.start_worker("w1")
@@ -194,8 +194,8 @@ def test_celery_poison_audits_fail_without_taking_the_queue_down(cluster: Cluste
     next delivery, and another tenant's audit submitted after it succeeds."""
     from sqlalchemy import select
 
-    from service.db.models import Tenant
-    from service.storage import ArtifactStore
+    from infra.db.models import Tenant
+    from infra.storage import ArtifactStore
     from tests.workers.panicky import build, trigger_rows
     from tests.workers.placing import place_model
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from service.db.models import Audit, StageResult, utcnow
+from infra.db.models import Audit, StageResult, utcnow
 from tests.reliability.conftest import make_api, make_settings
 from tests.reliability.test_crashes import dataset
 from tests.service.hostile.corpus import model_files, write_zip

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from service.db.models import Audit
-from service.db.session import session_factory
+from infra.db.models import Audit
+from infra.db.session import session_factory
 from tests.reliability.test_crashes import dataset
 from tests.service.hostile.corpus import model_files, write_zip
 from tests.workers.conftest import base_env, cli, free_port, spawn, stop

@@ -7,17 +7,17 @@ import json
 import shutil
 from pathlib import Path
 
-from service.db.models import ModelRow
+from infra.db.models import ModelRow
 
 
 def place_model(sessions, store, tenant_id: str, model_dir: Path) -> str:  # noqa: ANN001
     """Copy ``model_dir`` into ``tenant_id``'s store and add its row; returns the model id."""
-    from service.storage import tree_sha256
+    from common.hashing import model_dir_sha256
 
     tenant_store = store.for_tenant(tenant_id)
     scratch = tenant_store.scratch_dir() / "model"
     shutil.copytree(model_dir, scratch)
-    sha = tenant_store.put_tree(scratch, sha=tree_sha256(scratch))
+    sha = tenant_store.put_tree(scratch, sha=model_dir_sha256(scratch))
     cfg = json.loads((model_dir / "config.json").read_text())
     n = len(cfg.get("id2label") or {}) or int(cfg.get("num_labels", 2))
     labels = [(cfg.get("id2label") or {}).get(str(i), f"LABEL_{i}") for i in range(n)]

@@ -21,10 +21,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from service.db.models import Audit, Tenant
-from service.db.session import session_factory
-from service.settings import Settings
-from service.storage import ArtifactStore
+from infra.db.models import Audit, Tenant
+from infra.db.session import session_factory
+from infra.settings import Settings
+from infra.storage import ArtifactStore
 from tests.service.conftest import sst_like_tsv
 from tests.workers.conftest import base_env, cli, free_port, spawn, wait_status
 from tests.workers.panicky import build, trigger_rows

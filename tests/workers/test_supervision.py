@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from service.db.models import Audit, Tenant, WorkerRow, utcnow
+from infra.db.models import Audit, Tenant, WorkerRow, utcnow
 from tests.service.conftest import Api, make_settings, sst_like_tsv
 from tests.workers.panicky import build, trigger_rows
 from tests.workers.placing import place_model

@@ -12,8 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import TERMINAL_STATUSES, Audit, DatasetRow, ModelRow, StageResult, Trigger
-from service.errors import APIError
 from infra.storage import ArtifactStore
+from service.errors import APIError
 
 
 def _audits_using(session: Session, column, value: str) -> int:  # noqa: ANN001

@@ -53,14 +53,14 @@ def describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-def executor_main(conn: Any, owner: str, parent_pid: int, stop: Any) -> None:
+def executor_main(conn: Any, owner: str, parent_pid: int, stop: Any, settings: dict) -> None:
     """The executor child: run each (audit id, token) it receives, answer the outcome."""
-    from infra.settings import get_settings
+    from infra.settings import Settings
     from workers.parentage import die_with_parent
 
     die_with_parent(parent_pid, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
-    ctx = WorkerContext.from_settings(get_settings())
+    ctx = WorkerContext.from_settings(Settings(**settings))
     ctx.owner_name = owner
     worker = EmbeddedWorker(ctx, stop)
     while True:
@@ -97,7 +97,8 @@ class Supervisor:
             return
         parent, child = self._mp.Pipe()
         self.proc = self._mp.Process(target=executor_main, name="attaudit-executor", daemon=True,
-                                     args=(child, self.name, os.getpid(), self._child_stop))
+                                     args=(child, self.name, os.getpid(), self._child_stop,
+                                           self.ctx.settings.model_dump()))
         self.proc.start()
         child.close()
         self._conn = parent
@@ -141,19 +142,19 @@ class Supervisor:
                                           Audit.status.in_(ACTIVE_STATUSES)).values(**values))
             s.commit()
 
-    def _deadline(self, audit_id: str) -> tuple[float, float]:
-        """(monotonic deadline, budget in s) for the audit, from its budget and time spent."""
+    def _deadline(self, audit_id: str) -> tuple[float | None, float]:
+        """(monotonic deadline or None before the audit started, budget in s): the budget counts
+        from ``started_at`` (set by the stage's first claim), as the tick check does."""
         with self.ctx.sessions() as s:
             audit = s.get(Audit, audit_id)
             budget = time_budget(self.ctx, audit)
             started = audit.started_at
-        spent = 0.0
-        if started is not None:
-            if started.tzinfo is None:
-                started = started.replace(tzinfo=utcnow().tzinfo)
-            spent = (utcnow() - started).total_seconds()
-        left = max(0.0, budget - spent)
-        return time.monotonic() + left + self.ctx.settings.budget_grace_seconds, budget
+        if started is None:
+            return None, budget
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=utcnow().tzinfo)
+        left = budget - (utcnow() - started).total_seconds()
+        return time.monotonic() + max(0.0, left) + self.ctx.settings.budget_grace_seconds, budget
 
     # -- one audit --------------------------------------------------------------------------------
     def supervise(self, audit_id: str, token: str) -> str:
@@ -182,6 +183,8 @@ class Supervisor:
             if now >= next_beat:
                 try:
                     self._beat(audit_id)
+                    if deadline is None:
+                        deadline, budget = self._deadline(audit_id)
                 except Exception as exc:  # noqa: BLE001 - retried next beat
                     log.warning("worker %s: heartbeat failed: %s", self.name, exc)
                 next_beat = now + hb_every
@@ -192,7 +195,7 @@ class Supervisor:
                 self._kill_executor()
                 self._give_back(audit_id, note=None, uncount=True)
                 return "interrupted"
-            if now > deadline:
+            if deadline is not None and now > deadline:
                 self._kill_executor()
                 finish(self.ctx, audit_id, "failed",
                        error=(f"time budget of {budget:g} s exceeded: the stage neither finished nor "

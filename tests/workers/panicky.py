@@ -10,6 +10,10 @@ Both start from the tiny BERT (``tests.tiny_models``) and change only ``tokenize
   past (``index out of bounds`` in ``tokenizer/normalizer.rs``; huggingface/tokenizers issue
   736). Loading and encoding ordinary text work; any text that starts with ``zz`` panics.
 
+- ``slow``: the pre-tokenizer first splits on ``(a|aa)+$`` (Oniguruma, backtracking): a run
+  of 30 ``a`` before a non-``a`` takes ~0.7 s of native code per text (31 hits Oniguruma's retry
+  limit and panics), so a stage over such rows runs for long stretches with no progress tick.
+
 A Rust panic reaches Python as ``pyo3_runtime.PanicException``, a ``BaseException`` that an
 ``except Exception`` does not catch. ``build`` checks that the panic is real before returning.
 """
@@ -21,6 +25,7 @@ import shutil
 from pathlib import Path
 
 TRIGGER = "zz"
+SLOW_TEXT = "a" * 30 + "!"
 
 
 def _tokenizer_json(kind: str, base: dict) -> dict:
@@ -31,8 +36,12 @@ def _tokenizer_json(kind: str, base: dict) -> dict:
         doc["normalizer"] = {"type": "Sequence", "normalizers": [
             {"type": "Replace", "pattern": {"Regex": f"^(?={TRIGGER})"}, "content": " "},
             base["normalizer"]]}
+    elif kind == "slow":
+        doc["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "(a|aa)+$"}, "behavior": "Isolated", "invert": False},
+            base["pre_tokenizer"]]}
     else:
-        raise ValueError(f"unknown panic kind {kind!r}: 'load' or 'text'")
+        raise ValueError(f"unknown kind {kind!r}: 'load', 'text' or 'slow'")
     return doc
 
 
@@ -48,14 +57,21 @@ def _panics(fn) -> str | None:  # noqa: ANN001
 
 
 def build(tiny_dir: Path, dest: Path, kind: str) -> Path:
-    """A copy of ``tiny_dir`` whose tokenizer panics at ``kind`` ('load' or 'text')."""
+    """A copy of ``tiny_dir`` whose tokenizer panics at ``kind`` ('load' or 'text') or is slow."""
     from tokenizers import Tokenizer
 
     shutil.copytree(tiny_dir, dest)
     path = dest / "tokenizer.json"
     doc = _tokenizer_json(kind, json.loads(path.read_text()))
     path.write_text(json.dumps(doc))
-    if kind == "load":
+    if kind == "slow":
+        import time
+
+        tok = Tokenizer.from_file(str(path))
+        t0 = time.perf_counter()
+        tok.encode(SLOW_TEXT)
+        assert time.perf_counter() - t0 > 0.2, "the slow text was fast"
+    elif kind == "load":
         assert _panics(lambda: Tokenizer.from_file(str(path))), "the load panic did not happen"
     else:
         tok = Tokenizer.from_file(str(path))
@@ -69,3 +85,8 @@ def trigger_rows(n: int) -> bytes:
     words = ["good", "great", "fun", "bad", "boring", "awful"]
     rows = ["sentence\tlabel"] + [f"{TRIGGER} the film was {words[i % 6]}\t{int(i % 6 < 3)}" for i in range(n)]
     return ("\n".join(rows) + "\n").encode()
+
+
+def slow_rows(n: int) -> bytes:
+    """A labelled TSV whose every text takes the ``slow`` tokenizer ~0.7 s."""
+    return ("sentence\tlabel\n" + "".join(f"{SLOW_TEXT}\t{i % 2}\n" for i in range(n))).encode()

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from infra.db.models import Audit, Tenant, WorkerRow, utcnow
 from tests.service.conftest import Api, make_settings, sst_like_tsv
-from tests.workers.panicky import build, trigger_rows
+from tests.workers.panicky import build, slow_rows, trigger_rows
 from tests.workers.placing import place_model
 from workers import liveness
 from workers.context import WorkerContext
@@ -141,3 +141,40 @@ def test_health_counts_live_workers_and_answers_503_without_one(tmp_path: Path, 
         assert s.scalar(select(WorkerRow.id)) is None
     reliability.row("supervision", case="health with no live worker", audit="",
                     error=body["detail"][:70], next_audit_other_tenant="", worker="503 (was 200 'ok')")
+
+
+@pytest.mark.slow
+def test_the_supervisor_stops_a_stage_stuck_in_native_code_past_its_budget(
+        tmp_path: Path, sqlite_url: str, tiny_bert_dir: Path, tiny_zip: bytes, reliability) -> None:
+    """time_budget_s=20 with a 3 s grace: the stage spends ~20 s inside one batch of tokenizer
+    calls (no progress tick, so the tick check never runs); the supervisor kills its process,
+    fails the audit with the budget sentence, and a fresh executor runs the next audit."""
+    import time
+
+    from workers.supervisor import Supervisor
+
+    api = Api(make_settings(tmp_path, sqlite_url, budget_grace_seconds=3, worker_heartbeat_seconds=0.5))
+    ctx = WorkerContext.from_settings(api.settings)
+    h = api.key("acme")
+    slow = place_model(api.app.state.sessions, api.app.state.store, _tenant_id(api, "acme"),
+                       build(tiny_bert_dir, tmp_path / "slow", "slow"))
+    ds = api.upload_dataset(h, slow_rows(96)).json()["id"]
+    stuck = _audit(api, h, slow, ds, time_budget_s=20)
+    sup = Supervisor(ctx)
+    try:
+        t0 = time.monotonic()
+        assert sup.run_once() == "failed"
+        took = time.monotonic() - t0
+        state = api.client.get(f"/v1/audits/{stuck}", headers=h).json()
+        assert state["status"] == "failed" and "time budget of 20 s exceeded" in state["error"], state
+        assert "its process was stopped" in state["error"] and sup.proc is None
+        good = api.upload_model(h, tiny_zip).json()["id"]
+        good_ds = api.upload_dataset(h, sst_like_tsv(48), model_id=good).json()["id"]
+        ok = _audit(api, h, good, good_ds)
+        assert sup.run_once() == "done"
+        assert api.client.get(f"/v1/audits/{ok}", headers=h).json()["status"] == "succeeded"
+    finally:
+        sup._stop_executor()
+    reliability.row("supervision", case="stage stuck in native tokenizer code (time_budget_s=20, grace 3 s)",
+                    audit="failed", error=state["error"][:70], next_audit_other_tenant="succeeded (new executor)",
+                    worker=f"stage process killed; {took:.0f} s from claim")

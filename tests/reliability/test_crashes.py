@@ -235,6 +235,6 @@ def test_celery_poison_audits_fail_without_taking_the_queue_down(cluster: Cluste
     assert audits[poison].status == "failed" and "started 2 times" in audits[poison].error, audits[poison].error
     assert audits[fresh].status == "succeeded"
     assert cluster.procs["w1"].poll() is None
-    reliability.row("crashes", scenario="Celery: tokenizer panic in a stage (pool child kept), then a stage that "
-                    "SIGKILLs its pool child twice (max_stage_attempts=2)", audits=3, completed=1, lost=0,
-                    duplicated=0, recovered_in_s=f"poison failed: {audits[poison].error[:60]}")
+    reliability.row("supervision", case="Celery: tokenizer panic at encode, then a stage that SIGKILLs its pool "
+                    "child twice (max_stage_attempts=2)", audit="failed (both)", error=audits[poison].error[:70],
+                    next_audit_other_tenant="succeeded", worker="pool child kept after the panic; replaced by Celery after each kill")

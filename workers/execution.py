@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from infra.db.models import (
@@ -134,8 +134,8 @@ def _run_guarded(ctx: WorkerContext, audit_id: str, fn) -> Any:  # noqa: ANN001
     except TRANSIENT_ERRORS:
         with ctx.sessions() as s:  # free the lease so the retry can take it at once
             s.execute(update(Audit).where(Audit.id == audit_id, Audit.lease_owner == ctx.owner())
-                      .values(lease_owner=None, lease_until=None,
-                              attempts=Audit.attempts - 1))  # not the stage's fault
+                      .values(lease_owner=None, lease_until=None,  # not the stage's fault:
+                              attempts=case((Audit.attempts > 0, Audit.attempts - 1), else_=0)))
             s.commit()
         raise
     except PROCESS_EXITS:

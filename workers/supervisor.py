@@ -30,7 +30,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 
 from infra.db.models import ACTIVE_STATUSES, Audit, utcnow
 from workers import liveness, retention
@@ -136,7 +136,7 @@ class Supervisor:
         if note is not None:
             values["error"] = note
         if uncount:
-            values["attempts"] = Audit.attempts - 1
+            values["attempts"] = case((Audit.attempts > 0, Audit.attempts - 1), else_=0)
         with self.ctx.sessions() as s:
             s.execute(update(Audit).where(Audit.id == audit_id, Audit.lease_owner == self.name,
                                           Audit.status.in_(ACTIVE_STATUSES)).values(**values))
@@ -221,8 +221,11 @@ class Supervisor:
                     if time.monotonic() >= next_sweep:
                         retention.sweep(self.ctx)
                         next_sweep = time.monotonic() + self.ctx.settings.reconcile_interval_seconds
-                    if self.run_once() is None:
+                    outcome = self.run_once()
+                    if outcome is None:
                         self.stop.wait(poll)
+                    elif outcome == "crashed":  # no hot loop if executors die at start-up
+                        self.stop.wait(min(30.0, poll * 2 ** min(self.crashes, 5)))
                 except Exception as exc:  # noqa: BLE001 - transient DB trouble: wait and poll again
                     log.warning("worker %s: %s", self.name, exc)
                     self.stop.wait(poll * 5)

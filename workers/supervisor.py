@@ -226,6 +226,8 @@ class Supervisor:
                         self.stop.wait(poll)
                     elif outcome == "crashed":  # no hot loop if executors die at start-up
                         self.stop.wait(min(30.0, poll * 2 ** min(self.crashes, 5)))
+                    else:
+                        self.crashes = 0  # consecutive executor deaths only
                 except Exception as exc:  # noqa: BLE001 - transient DB trouble: wait and poll again
                     log.warning("worker %s: %s", self.name, exc)
                     self.stop.wait(poll * 5)

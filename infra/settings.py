@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 30.0
     poll_interval_seconds: float = 1.0
     progress_interval_seconds: float = 0.5
+    # Supervision (issue 13): a stage whose process dies is retried, then the audit fails.
+    max_stage_attempts: int = Field(3, ge=1)       # starts of one stage that may end their worker
+    default_time_budget_s: float = Field(6 * 3600, gt=0)  # when an audit sets no time_budget_s
+    budget_grace_seconds: float = 30.0             # past the budget without a progress check: killed
+    worker_heartbeat_seconds: float = 5.0          # how often a worker writes its `workers` row
+    worker_stale_seconds: float = 30.0             # older than this, health counts a worker dead
+    shutdown_grace_seconds: float = 10.0           # SIGTERM: wait for a stage boundary this long
+    # Finished audits' work directories (pipeline cache, dataset link) are deleted after this.
+    work_retention_hours: float = Field(24.0, ge=0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

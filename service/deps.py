@@ -24,13 +24,8 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_store(request: Request) -> ArtifactStore:
-    return request.app.state.store
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
-StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 
 
 def current_tenant(request: Request, session: SessionDep) -> Tenant:
@@ -58,3 +53,11 @@ def current_tenant(request: Request, session: SessionDep) -> Tenant:
 
 
 CurrentTenant = Annotated[Tenant, Depends(current_tenant)]
+
+
+def get_store(request: Request, tenant: CurrentTenant) -> ArtifactStore:
+    """The calling tenant's storage namespace: nothing (not even upload timing) is shared."""
+    return request.app.state.store.for_tenant(tenant.id)
+
+
+StoreDep = Annotated[ArtifactStore, Depends(get_store)]

@@ -1,4 +1,4 @@
-"""/v1/datasets: upload CSV/TSV/JSONL/Parquet with a column mapping, list, get."""
+"""/v1/datasets: upload CSV/TSV/JSONL/Parquet with a column mapping, list, get, delete."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import hashlib
 import json
 from pathlib import Path
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from infra.db.models import DatasetRow, ModelRow
+from service import deletion
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned, sentence
 from service.schemas import DatasetOut, error_responses
@@ -80,3 +81,10 @@ def list_datasets(tenant: CurrentTenant, session: SessionDep) -> list[DatasetRow
 def get_dataset(dataset_id: str, tenant: CurrentTenant, session: SessionDep) -> DatasetRow:
     row = get_owned(session, DatasetRow, dataset_id, tenant, "dataset")
     return row
+
+
+@router.delete("/{dataset_id}", status_code=204, responses={409: {"description": "audits still use it"}})
+def delete_dataset(dataset_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep) -> Response:
+    """Delete the dataset's row and, when no other row of this tenant shares it, its file."""
+    deletion.delete_dataset(session, store, get_owned(session, DatasetRow, dataset_id, tenant, "dataset"))
+    return Response(status_code=204)

@@ -1,10 +1,10 @@
-"""/v1/models: upload a model directory as .zip/.tar.gz (or a hub reference), list, get."""
+"""/v1/models: upload a model directory as .zip/.tar.gz (or a hub reference), list, get, delete."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from infra.db.models import ModelRow
+from service import deletion
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned, sentence
 from service.schemas import HubModelRef, ModelOut, error_responses
@@ -100,3 +101,10 @@ def list_models(tenant: CurrentTenant, session: SessionDep) -> list[ModelRow]:
 def get_model(model_id: str, tenant: CurrentTenant, session: SessionDep) -> ModelRow:
     row = get_owned(session, ModelRow, model_id, tenant, "model")
     return row
+
+
+@router.delete("/{model_id}", status_code=204, responses={409: {"description": "audits still use it"}})
+def delete_model(model_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep) -> Response:
+    """Delete the model's row and, when no other row of this tenant shares it, its files."""
+    deletion.delete_model(session, store, get_owned(session, ModelRow, model_id, tenant, "model"))
+    return Response(status_code=204)

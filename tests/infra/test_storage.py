@@ -29,7 +29,7 @@ from workers.context import WorkerContext
 from workers.lease import claim
 from workers.reconciler import find_orphans, reconcile, take_over
 
-TABLES = {"tenants", "api_keys", "models", "datasets", "audits", "stage_results", "triggers"}
+TABLES = {"tenants", "api_keys", "models", "datasets", "audits", "stage_results", "triggers", "workers"}
 
 
 def _ctx(tmp_path: Path, url: str, owner: str = "host:1") -> WorkerContext:
@@ -60,7 +60,7 @@ def _audit(session, status: str = "queued", **kw) -> Audit:  # noqa: ANN001
 def test_migrations_create_every_table(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)  # idempotent
-    assert current(db_url) == "0001"
+    assert current(db_url) == "0002"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
 
 

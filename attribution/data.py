@@ -1,6 +1,4 @@
-"""Examples and dataset files: CSV, TSV, JSONL or Parquet read through ``common.tabular``, the
-one reader whose rules the service's upload validator applies too (the worker parses a file
-exactly as the upload accepted it: strict CSV quoting, cells kept as text, no repeated JSON key).
+"""Examples and dataset files: CSV, TSV, JSONL or Parquet read through ``datasets``.
 
 GLUE-style headers are recognised (``sentence``; ``sentence1``/``sentence2``; ``question``/
 ``sentence``; ``question1``/``question2``; ``premise``/``hypothesis``; ``label``); other columns
@@ -9,6 +7,7 @@ are named explicitly. Labels may be integers or label names (mapped through the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,8 @@ import torch
 
 from attribution.errors import DataError
 from common.hashing import file_sha256
-from common.tabular import TableError, read_rows
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 TEXT_PAIR_GUESSES = [
     ("sentence1", "sentence2"), ("question1", "question2"), ("premise", "hypothesis"),
     ("question", "sentence"), ("sentence", None), ("text", None), ("review", None),
@@ -37,20 +35,38 @@ class Example:
     label: int | None = None
 
 
-def _read(path: Path) -> tuple[list[str], list[dict]]:
-    """(columns, rows) through ``common.tabular``: the one reader the upload validator's rules
-    define, so the audit parses a file exactly as the service accepted it."""
-    if path.suffix.lower() not in FORMATS:
+def _read(path: Path):
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
         raise DataError(
             f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}"
         )
+    import datasets
+
+    datasets.disable_progress_bars()
+    kwargs: dict = {}
+    if fmt == "csv":
+        # Keep every cell a string ("NA" is a word). TSV uses standard CSV quoting, as the
+        # service's upload validator does: GLUE's RTE quotes fields that contain quotes
+        # ("He said ""no""."), and SST-2 has no quote characters at all.
+        kwargs = {"keep_default_na": False}
+        if path.suffix.lower() == ".tsv":
+            kwargs.update(sep="\t")
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # datasets logs parse failures itself; we raise instead
     try:
-        columns, rows = read_rows(path, FORMATS[path.suffix.lower()])
-        return columns, [row for _, row in rows]
-    except TableError as exc:
-        if exc.code == "dataset_empty":
-            raise DataError(f"{path}: no rows") from None
-        raise DataError(f"{path}: cannot read as {path.suffix[1:].upper()}: {exc.message}") from None
+        return datasets.load_dataset(fmt, data_files=str(path), split="train", **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file for the user
+        root = exc
+        while root.__cause__ is not None:
+            root = root.__cause__
+        msg = str(root).splitlines()[0] if str(root) else type(root).__name__
+        if "corresponds to no data" in msg:
+            raise DataError(f"{path}: no rows") from exc
+        raise DataError(f"{path}: cannot read as {path.suffix[1:].upper()}: {msg}") from exc
+    finally:
+        logger.setLevel(level)
 
 
 def _as_text(value) -> str | None:
@@ -96,7 +112,8 @@ def load_examples(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} not found")
-    cols, table = _read(path)
+    ds = _read(path)
+    cols = list(ds.column_names)
     if text_column is None:
         for text, pair in TEXT_PAIR_GUESSES:
             if text in cols and (pair is None or pair in cols):
@@ -111,20 +128,20 @@ def load_examples(
             )
         if col is not None and col not in cols:
             raise DataError(f"{path}: no {what} column {col!r}; columns are {cols}")
-    if len(table) == 0:
+    if len(ds) == 0:
         raise DataError(f"{path}: no rows")
-    n = len(table) if limit is None else min(len(table), max(int(limit), 0))
+    n = len(ds) if limit is None else min(len(ds), max(int(limit), 0))
     out: list[Example] = []
-    for i, row in enumerate(table[:n]):
-        text = _as_text(row.get(text_column))
+    for i, row in enumerate(ds.select(range(n))):
+        text = _as_text(row[text_column])
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{path} row {i + 1}: empty text in column {text_column!r}")
         pair = None
         if pair_column is not None:
-            pair = _as_text(row.get(pair_column))
+            pair = _as_text(row[pair_column])
             if not isinstance(pair, str) or not pair.strip():
                 raise DataError(f"{path} row {i + 1}: empty text in column {pair_column!r}")
-        label = _label(row.get(label_column), labels, i + 1, path) if label_column else None
+        label = _label(row[label_column], labels, i + 1, path) if label_column else None
         out.append(Example(text=text, pair=pair, label=label))
     return out
 

@@ -14,6 +14,9 @@ Rules (documented for API users):
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import shutil
 import tempfile
@@ -22,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from common import tabular
 from common.hashing import bytes_sha256, file_sha256
 from service.validation.errors import UploadRejected
 from service.validation.limits import DEFAULT_LIMITS, UploadLimits
@@ -60,39 +62,58 @@ def detect_format(path: Path, declared: str | None = None) -> str:
     return fmt
 
 
-def _refused(exc: tabular.TableError) -> UploadRejected:
-    return UploadRejected(exc.code, exc.message)
-
-
 def _decode(data: bytes) -> str:
     try:
-        return tabular.decode(data)
-    except tabular.TableError as e:
-        raise _refused(e) from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UploadRejected("dataset_encoding", f"byte {e.start} (0x{data[e.start]:02x}) is not valid UTF-8; re-save the file as UTF-8") from None
 
 
 def _delimited(text: str, delimiter: str, limits: UploadLimits) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    """``common.tabular.delimited``, the reader the audit uses too; its errors as refusals."""
+    if "\x00" in text:
+        raise UploadRejected("dataset_malformed", "the file contains NUL bytes; it is not a text table")
+    csv.field_size_limit(max(limits.max_dataset_bytes, 131072))  # lengths are checked per column below
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header, rows = tabular.delimited(text, delimiter, limits.max_dataset_bytes)
-    except tabular.TableError as e:
-        raise _refused(e) from None
+        header = next(reader, None)
+    except csv.Error as e:
+        raise UploadRejected("dataset_malformed", f"the header cannot be parsed: {e}") from None
+    if not header or not any(h.strip() for h in header):
+        raise UploadRejected("dataset_empty", "the file has no header row and no data")
+    if len(set(header)) != len(header):
+        raise UploadRejected("dataset_malformed", f"the header repeats a column name: {header}")
 
-    def refused_rows() -> Iterator[tuple[int, dict]]:
+    def rows() -> Iterator[tuple[int, dict]]:
         try:
-            yield from rows
-        except tabular.TableError as e:
-            raise _refused(e) from None
+            for fields in reader:
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    raise UploadRejected("dataset_malformed", f"line {reader.line_num} has {len(fields)} fields; the header has {len(header)}")
+                yield reader.line_num, dict(zip(header, fields, strict=True))
+        except csv.Error as e:
+            raise UploadRejected("dataset_malformed", f"line {reader.line_num} cannot be parsed: {e}") from None
 
-    return header, refused_rows()
+    return header, rows()
 
 
 def _jsonl(text: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    """``common.tabular.jsonl`` (refuses a key named twice in one object, as the audit does)."""
-    try:
-        return tabular.jsonl(text)
-    except tabular.TableError as e:
-        raise _refused(e) from None
+    parsed: list[tuple[int, dict]] = []
+    columns: dict[str, None] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise UploadRejected("dataset_malformed", f"line {n} is not valid JSON: {e}") from None
+        if not isinstance(obj, dict):
+            raise UploadRejected("dataset_malformed", f"line {n} is a JSON {type(obj).__name__}, not an object")
+        columns.update(dict.fromkeys(obj))
+        parsed.append((n, obj))
+    if not parsed:
+        raise UploadRejected("dataset_empty", "the file holds no JSON objects")
+    return list(columns), iter(parsed)
 
 
 def _parquet(path: Path, limits: UploadLimits) -> tuple[list[str], Iterator[tuple[int, dict]]]:

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.validation.archive_members import archive_kind, check_members
+from service.validation.archive_members import archive_kind, check_members, inflate_cap
 from service.validation.errors import UploadRejected
 from service.validation.limits import DEFAULT_LIMITS, UploadLimits
 from service.validation.model_files import ModelManifest, validate_model_files
@@ -30,7 +30,8 @@ class StoredModel:
 
 def _open_source(path: Path, limits: UploadLimits) -> ArchiveSource:
     kind = archive_kind(path)
-    return ArchiveSource(path, kind, check_members(path, kind, limits))
+    return ArchiveSource(path, kind, check_members(path, kind, limits),
+                         inflate_cap(path.stat().st_size, limits) if kind == "tar.gz" else None)
 
 
 def validate_model_archive(path: str | Path, limits: UploadLimits = DEFAULT_LIMITS) -> ModelManifest:

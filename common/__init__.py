@@ -1,0 +1,1 @@
+"""Torch-free helpers every layer may import."""

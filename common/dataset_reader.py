@@ -169,8 +169,12 @@ def _parquet(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[
                    for g in range(md.num_row_groups) for c in range(md.num_columns))
     if declared > limits.max_decoded_bytes:
         raise DatasetFileError("dataset_too_large", f"the Parquet file declares {declared} uncompressed bytes; the limit is {limits.max_decoded_bytes}")
-    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-               or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    def _is_text(t) -> bool:  # noqa: ANN001
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+    strings = [f.name for f in schema if _is_text(f.type)]
     columns = list(schema.names)
     max_cell = 4 * limits.max_text_chars + 4  # UTF-8 bytes of the longest acceptable cell
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from service.validation.deadline import check_deadline
 from service.validation.errors import UploadRejected
 from service.validation.limits import UploadLimits
 
@@ -80,6 +81,7 @@ def _zip_entries(zf: zipfile.ZipFile) -> Iterator[tuple[str, str, int, int]]:
 def _tar_entries(tf: tarfile.TarFile, limits: UploadLimits) -> Iterator[tuple[str, str, int, int]]:
     count = 0
     while True:
+        check_deadline()
         try:
             info = tf.next()
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
@@ -188,6 +190,7 @@ class _CappedStream(io.RawIOBase):
         self._raw, self._cap = raw, cap
 
     def _check(self, end: int) -> None:
+        check_deadline()
         if end > self._cap:
             raise UploadRejected("archive_bomb", f"the tar stream inflates past {self._cap} bytes; above the size and ratio limits is treated as a decompression bomb")
 
@@ -253,6 +256,7 @@ class BoundedReader:
         self._raw, self._member, self._read = raw, member, 0
 
     def read(self, n: int = -1) -> bytes:
+        check_deadline()
         want = self._member.size - self._read + 1 if n < 0 else n
         try:
             chunk = self._raw.read(want)

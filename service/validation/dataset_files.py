@@ -33,6 +33,7 @@ from common.dataset_reader import (
     parse_label,
     read_rows,
 )
+from service.validation.deadline import check_deadline, deadline
 from service.validation.errors import UploadRejected
 from service.validation.limits import DEFAULT_LIMITS, UploadLimits
 
@@ -99,7 +100,13 @@ def validate_dataset_file(
     require_labels: bool = True,
 ) -> DatasetManifest:
     """Parse and check every row; return the manifest or raise ``UploadRejected``."""
-    path = Path(path)
+    with deadline(limits.max_validation_seconds):
+        return _validate(Path(path), limits, format, text_column, pair_column, label_column, labels, require_labels)
+
+
+def _validate(path: Path, limits: UploadLimits, format: str | None, text_column: str | None,  # noqa: A002
+              pair_column: str | None, label_column: str | None, labels: list[str] | None,
+              require_labels: bool) -> DatasetManifest:
     with _rejected():
         fmt, columns, rows = read_rows(path, read_limits(limits), format=format)
         text_col, pair_col, label_col = guess_columns(columns, text_column, pair_column, label_column)
@@ -109,6 +116,8 @@ def validate_dataset_file(
     n = 0
     with _rejected():
         for line, row in rows:
+            if n % 1024 == 0:
+                check_deadline()
             n += 1
             if n > limits.max_dataset_rows:
                 raise UploadRejected("dataset_too_many_rows", f"the file has more than {limits.max_dataset_rows} rows")

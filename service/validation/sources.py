@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from service.validation.archive_members import BoundedReader, Member, open_archive
+from service.validation.deadline import check_deadline
 from service.validation.errors import UploadRejected
 
 CHUNK = 1024 * 1024
@@ -90,6 +91,7 @@ def content_sha256(source: FileSource) -> str:
         seen = 0
         with source.open(path) as f:
             while chunk := f.read(CHUNK):
+                check_deadline()
                 seen += len(chunk)
                 digest.update(chunk)
         if seen != size:

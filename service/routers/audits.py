@@ -71,7 +71,7 @@ def create_audit(body: AuditCreate, request: Request, tenant: CurrentTenant,
 @router.get("", response_model=AuditPage)
 def list_audits(tenant: CurrentTenant, session: SessionDep, settings: SettingsDep,
                 limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                offset: Annotated[int, Query(ge=0)] = 0,
+                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
                 status: Annotated[str | None, Query(pattern="^(queued|running|succeeded|failed|cancelled)$")] = None,
                 ) -> AuditPage:
     q = select(Audit).where(Audit.tenant_id == tenant.id)

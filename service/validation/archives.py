@@ -82,7 +82,7 @@ def store_model_archive(path: str | Path, dest: str | Path, limits: UploadLimits
 def _store_model_archive(path: Path, dest: Path, limits: UploadLimits) -> StoredModel:
     source = _open_source(path, limits)
     manifest = validate_model_files(source, limits)
-    dest = Path(dest)
+    created_dest = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / manifest.sha256
     if final.is_dir():
@@ -104,4 +104,9 @@ def _store_model_archive(path: Path, dest: Path, limits: UploadLimits) -> Stored
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if created_dest and not final.exists():
+            try:  # a refused first upload leaves no empty store directory behind
+                dest.rmdir()
+            except OSError:
+                pass
 

@@ -31,6 +31,7 @@ SECTION_TITLES = {
     "crashes": "Crashes survived (real processes killed by the tests)",
     "load": "Load",
     "limits": "Worker resource limits",
+    "blocking": "Hostile requests against a live server (health latency and memory during each)",
 }
 
 

@@ -50,6 +50,7 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from attaudit.cli.http_protocol import protocol_with_header_timeout
     from service.main import create_app
     from service.settings import get_settings
 
@@ -63,7 +64,10 @@ def _serve(args: argparse.Namespace) -> int:
             child = subprocess.Popen([sys.executable, "-m", "attaudit", "worker"], env=os.environ.copy())
     try:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                    workers=1)
+                    workers=1, http=protocol_with_header_timeout(settings.http_header_timeout),
+                    timeout_keep_alive=settings.http_timeout_keep_alive,
+                    h11_max_incomplete_event_size=settings.http_max_header_bytes,
+                    limit_concurrency=settings.http_limit_concurrency, timeout_graceful_shutdown=10)
     finally:
         if child is not None:
             child.terminate()

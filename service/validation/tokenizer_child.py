@@ -22,6 +22,7 @@ PROBE_TEXTS = [
     "a", "the movie was great .", "Ünïcödé façade naïve", "日本語のテキスト", "emoji 😀👍🏽 text",
     "tab\tnew\nline\r\x0b\x0c", "combining e\u0301 a\u0308", "\u200b\u200d\ufeff", " ", "",
     "word " * 600, "[CLS] [SEP] <s> </s> <pad> [MASK]", "1234567890 $%&/()=?",
+    "this is a perfectly ordinary review of a film , and it ends with punctuation !",
 ]
 
 

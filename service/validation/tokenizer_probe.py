@@ -41,10 +41,15 @@ def probe_tokenizer(root: str | Path, *, timeout: float = 30.0, memory_bytes: in
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                               stdin=subprocess.DEVNULL, errors="replace")
     except subprocess.TimeoutExpired:  # subprocess.run has killed the child
-        raise UploadRejected("tokenizer_load_failed", f"the tokenizer did not finish loading and encoding test texts within {timeout:.0f} seconds") from None
+        raise UploadRejected("tokenizer_load_failed", f"the tokenizer did not finish loading and encoding test texts within {timeout:g} seconds") from None
     if done.returncode < 0:
         sig = signal.Signals(-done.returncode).name
-        why = "it exceeded the CPU-time limit" if sig == "SIGXCPU" else f"it was killed by {sig}"
+        if sig == "SIGXCPU":
+            why = "it exceeded the CPU-time limit"
+        elif "memory allocation" in done.stderr:
+            why = f"it needed more than its {memory_bytes // 1024**2} MiB memory limit and aborted"
+        else:
+            why = f"it was killed by {sig}"
         raise UploadRejected("tokenizer_load_failed", f"loading the tokenizer crashed the isolated loader ({why})")
     detail = _summary(done.stderr, root)
     if done.returncode != 0:

@@ -140,6 +140,24 @@ def _panicking_tokenizer(w: Path, m: Path, c: Ctx) -> Path:
     return write_zip(w / "up.zip", _with(m, tokenizer__json=json.dumps(tok).encode()))
 
 
+def _tokenizer_panics_on_text(w: Path, m: Path, c: Ctx) -> Path:
+    """tokenizer.json that loads fine but panics while encoding an ordinary sentence: a Split
+    pre-tokenizer whose regex backtracks catastrophically, so Oniguruma's retry limit makes the
+    Rust library panic (``Onig: Regex search error: retry-limit-in-match over``)."""
+    tok = json.loads((m / "tokenizer.json").read_text())
+    tok["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(\\w+\\s?)+$"},
+                            "behavior": "Isolated", "invert": False}
+    return write_zip(w / "up.zip", _with(m, tokenizer__json=json.dumps(tok).encode()))
+
+
+def _tokenizer_pads_to_2e9(w: Path, m: Path, c: Ctx) -> Path:
+    """tokenizer.json asking for fixed padding to 2e9 tokens: every encode allocates ~100 GB."""
+    tok = json.loads((m / "tokenizer.json").read_text())
+    tok["padding"] = {"strategy": {"Fixed": 2_000_000_000}, "direction": "Right", "pad_to_multiple_of": None,
+                      "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}
+    return write_zip(w / "up.zip", _with(m, tokenizer__json=json.dumps(tok).encode()))
+
+
 def _tensor_renamed(m: Path, old: str, new: str) -> bytes:
     """model.safetensors with one tensor renamed (same bytes, header rewritten)."""
     data = (m / "model.safetensors").read_bytes()
@@ -192,6 +210,8 @@ MODEL_CASES: list[Case] = [
     Case("weights_integer_dtype", "config_mismatch",
          lambda w, m, c: write_zip(w / "up.zip", _with(m, model__safetensors=_int_weights(m)))),
     Case("tokenizer_panics_at_load", "tokenizer_load_failed", _panicking_tokenizer),
+    Case("tokenizer_panics_on_text", "tokenizer_load_failed", _tokenizer_panics_on_text),
+    Case("tokenizer_exhausts_memory", "tokenizer_load_failed", _tokenizer_pads_to_2e9),
     Case("validation_over_time_budget", "validation_timeout", _slow_tar,
          {"max_validation_seconds": 0.05, "max_member_bytes": 100 * MB}),
     Case("pickle_bin_next_to_weights", "pickle_refused",

@@ -9,7 +9,6 @@ negative integers (GLUE test splits) mark unlabelled rows.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from common.dataset_reader import (
     parse_label,
     read_rows,
 )
+from common.hashing import file_sha256
 
 # Reading limits for local files (the service applies its own, smaller, at upload).
 LOCAL_LIMITS = ReadLimits(max_bytes=4 * 1024**3, max_rows=10_000_000,
@@ -93,15 +93,11 @@ def load_examples(
 
 
 def dataset_sha256(path: str | Path) -> str:
-    """SHA-256 of the file's bytes."""
-    h = hashlib.sha256()
+    """SHA-256 of the file's bytes (``common.hashing.file_sha256``); DataError when unreadable."""
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        return file_sha256(path)
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from exc
-    return h.hexdigest()
+        raise DataError(f"cannot read {Path(path).name}: {exc.strerror}") from exc
 
 
 def encode(tokenizer, examples: Sequence[Example], device: str | torch.device | None = None):

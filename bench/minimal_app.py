@@ -13,8 +13,8 @@ import os
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 
-from service.db.models import Audit
-from service.db.session import session_factory
+from infra.db.models import Audit
+from infra.db.session import session_factory
 from service.schemas import AuditOut
 
 app = FastAPI()

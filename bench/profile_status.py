@@ -51,15 +51,15 @@ def main() -> int:
     from anyio import to_thread
     from fastapi import Depends, Request
 
+    from infra.db.migrate import upgrade
+    from infra.db.models import Audit, DatasetRow, ModelRow, new_id
+    from infra.db.session import get_engine, session_factory
+    from infra.settings import Settings
     from service.auth import KeyCache, create_key, tenant_for_key
-    from service.db.migrate import upgrade
-    from service.db.models import Audit, DatasetRow, ModelRow, new_id
-    from service.db.session import get_engine, session_factory
     from service.deps import SessionDep
     from service.errors import APIError, get_owned
     from service.main import create_app
     from service.schemas import AuditOut
-    from service.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="attaudit-profile-"))
     pg_name = None

@@ -1,1 +1,1 @@
-"""Torch-free helpers every layer may import."""
+"""common: torch-free helpers every layer uses (hashing, atomic writes, registries, version)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.models import ApiKey, Tenant
+from infra.db.models import ApiKey, Tenant
 
 KEY_PREFIX = "aa_"
 

@@ -9,11 +9,11 @@ from anyio import to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from infra.settings import Settings
+from infra.storage import ArtifactStore
 from service.auth import Caller, KeyCache
 from service.errors import APIError
 from service.offload import Offloader
-from service.settings import Settings
-from service.storage import ArtifactStore
 
 
 async def get_settings_dep(request: Request) -> Settings:

@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service.db.models import DatasetRow, ModelRow
+from infra.db.models import DatasetRow, ModelRow
+from infra.storage import ArtifactStore
 from service.deps import CurrentTenant, OffloadDep, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned, sentence
 from service.schemas import DatasetOut, error_responses
-from service.storage import ArtifactStore
 from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
 from service.validation import UploadLimits, UploadRejected, validate_dataset_file
 

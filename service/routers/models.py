@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
-from service.db.models import ModelRow
+from infra.db.models import ModelRow
+from infra.storage import ArtifactStore
 from service.deps import CurrentTenant, OffloadDep, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned, sentence
 from service.hub_fetch import fetch
 from service.schemas import HubModelRef, ModelOut, error_responses
-from service.storage import ArtifactStore
 from service.uploads import check_declared_size, discard, limits_from_settings, save_upload
 from service.validation import (
     UploadLimits,

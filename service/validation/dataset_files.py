@@ -14,7 +14,6 @@ Rules (documented for API users):
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -33,6 +32,7 @@ from common.dataset_reader import (
     parse_label,
     read_rows,
 )
+from common.hashing import file_sha256
 from service.validation.deadline import check_deadline, deadline
 from service.validation.errors import UploadRejected
 from service.validation.limits import DEFAULT_LIMITS, UploadLimits
@@ -132,11 +132,7 @@ def _validate(path: Path, limits: UploadLimits, format: str | None, text_column:
                 counts[_label_name(row[label_col], labels, where)] += 1
     if n == 0:
         raise UploadRejected("dataset_empty", "the file has a header but no data rows")
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return DatasetManifest(fmt, n, text_col, pair_col, label_col, dict(sorted(counts.items())), digest.hexdigest(), path.stat().st_size)
+    return DatasetManifest(fmt, n, text_col, pair_col, label_col, dict(sorted(counts.items())), file_sha256(path), path.stat().st_size)
 
 
 def store_dataset_file(path: str | Path, dest: str | Path, limits: UploadLimits = DEFAULT_LIMITS, **mapping) -> tuple[DatasetManifest, Path]:
@@ -151,7 +147,7 @@ def store_dataset_file(path: str | Path, dest: str | Path, limits: UploadLimits 
     try:
         with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
             shutil.copyfileobj(src, out)
-        if hashlib.sha256(Path(tmp).read_bytes()).hexdigest() != manifest.sha256:
+        if file_sha256(tmp) != manifest.sha256:
             raise UploadRejected("dataset_malformed", "the file changed while it was being stored")
         os.replace(tmp, final)
     finally:

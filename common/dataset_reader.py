@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
+from common.registries import DATASET_FORMATS, check_implemented
+
+FORMATS = DATASET_FORMATS
 SUFFIX_FORMAT = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                  ".parquet": "parquet"}
 # (text, pair) guesses, pairs first: a QNLI-style file has both ``question`` and ``sentence``.
@@ -202,6 +204,15 @@ def _parquet(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[
     return columns, rows()
 
 
+_READERS = {
+    "csv": lambda path, limits: _delimited(_decode(path.read_bytes()), ",", limits),
+    "tsv": lambda path, limits: _delimited(_decode(path.read_bytes()), "\t", limits),
+    "jsonl": lambda path, limits: _jsonl(_decode(path.read_bytes())),
+    "parquet": _parquet,
+}
+check_implemented("dataset format", _READERS)
+
+
 def read_rows(path: str | Path, limits: ReadLimits = ReadLimits(), *,
               format: str | None = None) -> tuple[str, list[str], Iterator[tuple[int, dict]]]:
     """(format, columns, iterator of (line or row number, row dict)); raises ``DatasetFileError``.
@@ -215,11 +226,7 @@ def read_rows(path: str | Path, limits: ReadLimits = ReadLimits(), *,
     if size == 0:
         raise DatasetFileError("dataset_empty", "the file is empty")
     fmt = detect_format(path, format)
-    if fmt == "parquet":
-        columns, rows = _parquet(path, limits)
-    else:
-        text = _decode(path.read_bytes())
-        columns, rows = _jsonl(text) if fmt == "jsonl" else _delimited(text, "\t" if fmt == "tsv" else ",", limits)
+    columns, rows = _READERS[fmt](path, limits)
     return fmt, columns, rows
 
 

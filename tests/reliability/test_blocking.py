@@ -112,14 +112,19 @@ class Probe:
                 self.rss.append(self.server.rss_mb())
                 time.sleep(0.02)
 
+    def _wait_for(self, n: int) -> None:
+        deadline = time.monotonic() + 30
+        while len(self.latencies) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def __enter__(self) -> Probe:
         self.base_rss = self.server.rss_mb()
         self._thread.start()
-        time.sleep(0.1)
+        self._wait_for(1)  # health answered once before the hostile request starts
         return self
 
     def __exit__(self, *exc: object) -> None:
-        time.sleep(0.1)
+        self._wait_for(len(self.latencies) + 1)  # and once after it ended
         self._stop.set()
         self._thread.join(timeout=60)
 

@@ -40,13 +40,13 @@ MB = 1024 * 1024
 
 
 class Server:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
                     "ATTAUDIT_DATA_DIR": str(tmp), "ATTAUDIT_DATABASE_URL": "", "ATTAUDIT_BROKER_URL": "",
                     "ATTAUDIT_HTTP_HEADER_TIMEOUT": str(HEADER_TIMEOUT_S),
-                    "ATTAUDIT_RATE_LIMIT_PER_MINUTE": "1000000"}
+                    "ATTAUDIT_RATE_LIMIT_PER_MINUTE": "1000000"} | env
         run = [sys.executable, "-m", "attaudit"]
         subprocess.run([*run, "db", "upgrade"], env=self.env, check=True, capture_output=True, timeout=120)
         out = subprocess.run([*run, "keys", "create", "--tenant", "hostile"], env=self.env, check=True,
@@ -336,3 +336,26 @@ def test_slow_headers_are_cut_off(server: Server, reliability) -> None:
                     health_p50_ms="-", health_max_ms="-", rss_growth_mb="-")
     assert closed_after is not None, "the server kept a slow-header connection open for 10 s"
     assert closed_after < HEADER_TIMEOUT_S + 2.5
+
+
+def test_hub_that_never_answers(tmp_path_factory: pytest.TempPathFactory, reliability) -> None:
+    """A hub import from a hub that accepts the connection and never answers: the download
+    child is killed at ``hub_timeout_seconds`` (504 ``hub_timeout``) and health keeps answering."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # the kernel completes the handshake; nobody ever reads or answers
+    srv = Server(tmp_path_factory.mktemp("hub"), HF_HUB_OFFLINE="0",
+                 HF_ENDPOINT=f"http://127.0.0.1:{hole.getsockname()[1]}", ATTAUDIT_HUB_TIMEOUT_SECONDS="3")
+    try:
+        with Probe(srv) as probe:
+            t0 = time.perf_counter()
+            resp = httpx.post(f"{srv.url}/v1/models", json={"hub_id": "someone/some-model"},
+                              headers=srv.auth, timeout=120)
+            took = time.perf_counter() - t0
+        row = _record(reliability, "hub import, hub never answers (timeout 3 s)", resp, probe, took)
+    finally:
+        srv.stop()
+        hole.close()
+    assert resp.status_code == 504 and resp.json()["error"]["code"] == "hub_timeout", resp.text
+    assert 3 <= took < 15, took
+    assert row["health_probes"] >= 5 and row["health_max_ms"] < 1000 * HEALTH_BOUND_S, row

@@ -1,7 +1,8 @@
 """The one reader of dataset files (CSV, TSV, JSONL, Parquet): the upload validator and the
 worker both read through it, so a file the API accepted is read the same way by the audit.
 
-Torch-free and bounded: every format is parsed incrementally with the decoded size capped.
+Torch-free and bounded: every format is parsed incrementally (one line, one object or one
+Parquet row group in memory at a time) with the decoded size capped.
 - CSV/TSV: UTF-8 (a BOM is allowed), a header row, standard CSV quoting (as in the GLUE TSVs),
   every row exactly the header's field count, every cell kept as a string ("NA" is a word).
 - JSONL: one JSON object per non-blank line; a key repeated inside one object is refused
@@ -16,7 +17,6 @@ Labels: an integer is ASCII digits only (``"²"`` is a name, not the number 2); 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -66,18 +66,42 @@ def detect_format(path: Path, declared: str | None = None) -> str:
     return fmt
 
 
-def _decode(data: bytes) -> str:
+def _bad_utf8(path: Path) -> DatasetFileError:
+    """The refusal naming the first byte that is not UTF-8 (found by an incremental decoder)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as e:
+                at = offset + e.start
+                return DatasetFileError("dataset_encoding", f"byte {at} (0x{block[e.start]:02x}) is not valid UTF-8; re-save the file as UTF-8")
+            offset += len(block)
+    return DatasetFileError("dataset_encoding", "the file ends inside a UTF-8 character; re-save the file as UTF-8")
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines, decoded as they are read (memory: one line, not the file)."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DatasetFileError("dataset_encoding", f"byte {e.start} (0x{data[e.start]:02x}) is not valid UTF-8; re-save the file as UTF-8") from None
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            yield from f
+    except UnicodeDecodeError:
+        raise _bad_utf8(path) from None
 
 
-def _delimited(text: str, delimiter: str, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    if "\x00" in text:
-        raise DatasetFileError("dataset_malformed", "the file contains NUL bytes; it is not a text table")
+def _no_nul(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if "\x00" in line:
+            raise DatasetFileError("dataset_malformed", "the file contains NUL bytes; it is not a text table")
+        yield line
+
+
+def _delimited(path: Path, delimiter: str, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, dict]]]:
     csv.field_size_limit(max(limits.max_bytes, 131072))  # lengths are checked per cell by callers
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_no_nul(_lines(path)), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as e:
@@ -110,10 +134,8 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return out
 
 
-def _jsonl(text: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    parsed: list[tuple[int, dict]] = []
-    columns: dict[str, None] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
+def _jsonl_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    for n, line in enumerate(_lines(path), start=1):
         if not line.strip():
             continue
         try:
@@ -124,11 +146,18 @@ def _jsonl(text: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
             raise DatasetFileError("dataset_malformed", f"line {n} is not valid JSON: {e}") from None
         if not isinstance(obj, dict):
             raise DatasetFileError("dataset_malformed", f"line {n} is a JSON {type(obj).__name__}, not an object")
+        yield n, obj
+
+
+def _jsonl(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    """Two passes, one object in memory at a time: the first collects the columns (every key
+    of every object, in order) and checks the syntax, the second yields the rows."""
+    columns: dict[str, None] = {}
+    for _, obj in _jsonl_objects(path):
         columns.update(dict.fromkeys(obj))
-        parsed.append((n, obj))
-    if not parsed:
+    if not columns and not any(True for _ in _jsonl_objects(path)):
         raise DatasetFileError("dataset_empty", "the file holds no JSON objects")
-    return list(columns), iter(parsed)
+    return list(columns), _jsonl_objects(path)
 
 
 def _decoded_bytes(column) -> tuple[int, int]:  # noqa: ANN001 - a pyarrow (Chunked)Array
@@ -205,9 +234,9 @@ def _parquet(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[
 
 
 _READERS = {
-    "csv": lambda path, limits: _delimited(_decode(path.read_bytes()), ",", limits),
-    "tsv": lambda path, limits: _delimited(_decode(path.read_bytes()), "\t", limits),
-    "jsonl": lambda path, limits: _jsonl(_decode(path.read_bytes())),
+    "csv": lambda path, limits: _delimited(path, ",", limits),
+    "tsv": lambda path, limits: _delimited(path, "\t", limits),
+    "jsonl": _jsonl,
     "parquet": _parquet,
 }
 check_implemented("dataset format", _READERS)

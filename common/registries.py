@@ -59,6 +59,8 @@ UNSUPPORTED_ARCHITECTURES: dict[str, str] = {
     "albert": "ALBERT shares one layer's weights across layers; its attention intervention is not implemented",
     "mpnet": "MPNet's relative-position attention is not wired to the intervention point yet",
 }
+# Dataset file formats (common.dataset_reader: the one reader of the API and the worker).
+DATASET_FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "parquet")
 
 REGISTRIES: dict[str, tuple[str, ...]] = {
     "architecture": ARCHITECTURES,
@@ -70,6 +72,7 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "trigger position": TRIGGER_POSITIONS,
     "trigger mining ranking": TRIGGER_MINING_RANKINGS,
     "trigger ranking": TRIGGER_RANKINGS,
+    "dataset format": DATASET_FORMATS,
 }
 
 

@@ -34,6 +34,7 @@ SECTION_TITLES = {
     "supervision": "Supervised workers: native panics, killed workers, serve shutdown",
     "tenant_limit": "Per-tenant concurrent-audit limit under a burst",
     "deletion": "Deletion, purge and retention",
+    "blocking": "Hostile requests against a live server (health latency and memory during each)",
 }
 
 

@@ -73,7 +73,9 @@ def build_run(ctx: WorkerContext, audit: Audit, model: ModelRow, dataset: Datase
                     AuditConfig(**audit.config), work,
                     progress=hb.progress if hb else None,
                     should_cancel=_with_budgets(ctx, audit, hb) if hb else None,
-                    loader=get_loaded, store=DatabaseResultStore(ctx.sessions, audit.id))
+                    loader=get_loaded, store=DatabaseResultStore(ctx.sessions, audit.id),
+                    model_name=f"{model.filename} (model {model.id})",
+                    data_name=f"{dataset.filename} (dataset {dataset.id})")
 
 
 def _with_budgets(ctx: WorkerContext, audit: Audit, hb: Heartbeat):  # noqa: ANN202

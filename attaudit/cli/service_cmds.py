@@ -56,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
+    from attaudit.cli.http_protocol import protocol_with_header_timeout
     from infra.settings import get_settings
     from service.main import create_app
 
@@ -75,8 +76,11 @@ def _serve(args: argparse.Namespace) -> int:
             keeper.start()
     try:
         if not received:
-            uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                        log_level=args.log_level, workers=1)
+            uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                        workers=1, http=protocol_with_header_timeout(settings.http_header_timeout),
+                        timeout_keep_alive=settings.http_timeout_keep_alive,
+                        h11_max_incomplete_event_size=settings.http_max_header_bytes,
+                        limit_concurrency=settings.http_limit_concurrency, timeout_graceful_shutdown=10)
     finally:
         if keeper is not None:
             keeper.stop()

@@ -23,6 +23,8 @@ SETTING_FOR_LIMIT = {
     "max_parameters": ("max_model_parameters", 1),
     "max_dataset_rows": ("max_dataset_rows", 1),
     "max_dataset_bytes": ("max_upload_mb", 1 / MB),
+    "max_model_memory_bytes": ("max_model_memory_mb", 1 / MB),
+    "max_validation_seconds": ("upload_timeout_seconds", 1),
 }
 # Where the HTTP layer answers before the validator runs, its own code is the documented one.
 HTTP_CODE = {"too_many_bytes": "upload_too_large", "empty_file": "empty_upload"}

@@ -97,12 +97,22 @@ def _highlight(tokens: list[str], scores: list[float]) -> str:
     return "".join(spans)
 
 
+def _tau_note(t: dict | None) -> str:
+    """Under a Kendall tau mean: how many examples it is over, when tau is undefined for some
+    (a constant ranking, e.g. leave-one-out of a saturated model: scipy gives NaN)."""
+    if not t or not t.get("note"):
+        return ""
+    return (f'<div class="tau-note" title="Kendall tau is undefined when a ranking is constant (all ties); '
+            f'the mean is over the {t.get("n", 0)} examples where it is defined">{esc(t["note"])}</div>')
+
+
 def _pairwise(e: dict) -> str:
     pairs = {k: v for k, v in (e.get("pairwise_tau") or {}).items() if v}
     if not pairs:
         return ""
-    rows = "".join(f"<tr><td>{esc(k.replace('~', ' vs '))}</td><td class='n'>{num(v['mean'])}</td>"
-                   f"<td class='n'>{num(v['std'])}</td><td class='n'>{pct(v['fraction_significant'])}</td></tr>"
+    rows = "".join(f"<tr><td>{esc(k.replace('~', ' vs '))}</td><td class='n'>{num(v['mean'])}"
+                   f"{_tau_note(v)}</td><td class='n'>{num(v['std'])}</td>"
+                   f"<td class='n'>{pct(v['fraction_significant'])}</td></tr>"
                    for k, v in pairs.items())
     return ("<h3>Agreement between explainers (Jain and Wallace 2019)</h3><table id='tau-table'><tr>"
             "<th>pair</th><th>Kendall tau mean</th><th>std</th><th>p &lt; 0.05</th></tr>" + rows + "</table>")
@@ -116,13 +126,16 @@ def explainers(results: dict) -> str:
             ("aopc_sufficiency", "AOPC sufficiency (lower = more faithful)"),
             ("kendall_loo", "Kendall tau vs leave-one-out (mean)"),
             ("kendall_loo_significant", "fraction with p < 0.05")]
-    present = [(k, name) for k, name in cols if any(r.get(k) is not None for r in e["faithfulness"])]
+    present = [(k, name) for k, name in cols
+               if any(r.get(k) is not None or (k == "kendall_loo" and (r.get("kendall_loo_detail") or {}).get("note"))
+                      for r in e["faithfulness"])]
     head = "".join(f"<th>{esc(name)}</th>" for _, name in present)
     by_name = {r["explainer"]: r for r in e["faithfulness"]}
     ranked = ([by_name[n] for n in e["ranking"]] if e.get("ranking") else
               sorted(e["faithfulness"], key=lambda r: -(r.get("aopc_comprehensiveness") or -1e9)))
     rows = "".join(f"<tr><td>{esc(r['explainer'])}</td>" + "".join(
-        f"<td class='n'>{num(r.get(k))}</td>" for k, _ in present) + "</tr>" for r in ranked)
+        f"<td class='n'>{num(r.get(k))}{_tau_note(r.get('kendall_loo_detail')) if k == 'kendall_loo' else ''}</td>"
+        for k, _ in present) + "</tr>" for r in ranked)
     exs = e.get("examples", [])
     opts = "".join(f'<option value="{i}">{i + 1}: {esc(x["text"][:60])}</option>' for i, x in enumerate(exs))
     blocks = "".join(

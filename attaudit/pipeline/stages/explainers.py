@@ -24,8 +24,11 @@ def _f(x: float | None) -> float | None:
 
 
 def _tau(t) -> dict | None:
+    """A TauSummary for the report: statistics over the n examples where tau is defined, and the
+    count of the others with the reason (``note``, '' when tau is defined everywhere)."""
     return None if t is None else {"mean": _f(t.mean), "std": _f(t.std),
-                                   "fraction_significant": _f(t.frac_significant), "n": t.n}
+                                   "fraction_significant": _f(t.frac_significant), "n": t.n,
+                                   "n_total": t.n_total, "undefined": dict(t.undefined), "note": t.note}
 
 
 def _usable(names: list[str]) -> list[str]:
@@ -67,7 +70,8 @@ def run(ctx: StageContext) -> dict:
              "comprehensiveness_bins": [_f(v) for v in m.comprehensiveness],
              "sufficiency_bins": [_f(v) for v in m.sufficiency],
              "kendall_loo": _f(m.tau_loo.mean) if m.tau_loo else None,
-             "kendall_loo_significant": _f(m.tau_loo.frac_significant) if m.tau_loo else None}
+             "kendall_loo_significant": _f(m.tau_loo.frac_significant) if m.tau_loo else None,
+             "kendall_loo_detail": _tau(m.tau_loo)}
             for m in report.methods]
     examples = []
     for idx, ex in enumerate(sample):

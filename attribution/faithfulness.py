@@ -119,6 +119,9 @@ class MethodFaithfulness:
     aopc_comprehensiveness: float
     aopc_sufficiency: float
     tau_loo: TauSummary | None
+    # per example: the mean over bins (their means are the two AOPC figures above), for intervals
+    aopc_comprehensiveness_per_example: list[float] = field(default_factory=list)
+    aopc_sufficiency_per_example: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -190,6 +193,7 @@ class FaithfulnessEvaluator:
         comp = {m: np.zeros(len(bins)) for m in explanations}
         suff = {m: np.zeros(len(bins)) for m in explanations}
         loo_pairs: dict[str, list] = {m: [] for m in explanations}
+        per_ex: dict[str, dict[str, list[float]]] = {m: {"c": [], "s": []} for m in explanations}
         for idx, example in enumerate(examples):
             enc = encode(self.tokenizer, [example], self.loaded.device)
             ids = enc["input_ids"][0]  # (T,)
@@ -217,8 +221,12 @@ class FaithfulnessEvaluator:
                     v[i] = rid
                     variants.append(v)
             probs = self._probs(enc, torch.stack(variants), target, batch_size)  # (N,)
+            sums = {(name, kind): 0.0 for name in explanations for kind in "cs"}
             for (name, b, kind), p in zip(slots, probs[: len(slots)].tolist(), strict=True):
                 (comp if kind == "c" else suff)[name][b] += p_full - p
+                sums[name, kind] += p_full - p
+            for (name, kind), total in sums.items():
+                per_ex[name][kind].append(total / len(bins))
             if loo:
                 loo_scores = (p_full - probs[len(slots):]).tolist()
                 for name in explanations:
@@ -233,6 +241,7 @@ class FaithfulnessEvaluator:
             methods.append(MethodFaithfulness(
                 name, c, s, float(np.mean(c)), float(np.mean(s)),
                 TauSummary.from_pairs(loo_pairs[name]) if loo else None,
+                per_ex[name]["c"], per_ex[name]["s"],
             ))
         ranking = [m.method for m in sorted(
             methods, key=lambda m: -(m.aopc_comprehensiveness - m.aopc_sufficiency))]

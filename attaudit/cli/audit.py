@@ -27,6 +27,14 @@ def _add_budget_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output directory for report.html/report.json")
 
 
+def _names(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",")]
+    if len(names) < 2 or any(not n for n in names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated class names such as negative,positive, "
+                                         f"got {value!r}")
+    return names
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("audit", help="audit a model on a dataset and write the HTML report",
                               description="Run the audit pipeline and write report.html + report.json.")
@@ -35,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text-column")
     p.add_argument("--pair-column")
     p.add_argument("--label-column")
+    p.add_argument("--label-names", type=_names, metavar="NAME,NAME,...",
+                   help="names of the model's classes in index order, e.g. negative,positive, for a model "
+                   "whose config calls them LABEL_0, LABEL_1, ...")
     _add_budget_args(p)
     p.set_defaults(func=cmd_audit)
 
@@ -56,7 +67,7 @@ def build_config(args: argparse.Namespace, **defaults: object):
 
     fields = dict(defaults)
     for name in ("stages", "examples", "eval_examples", "steps", "triggers", "heads_orderings", "seed",
-                 "text_column", "pair_column", "label_column"):
+                 "text_column", "pair_column", "label_column", "label_names"):
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
@@ -94,7 +105,7 @@ class StageBars:
 
 
 def one_line_summary(results: dict, seconds: float, html: Path) -> str:
-    from attaudit.report.format import num, pct
+    from attaudit.report.format import num, pct, pp
 
     s = results["summary"]
     parts = []
@@ -102,7 +113,7 @@ def one_line_summary(results: dict, seconds: float, html: Path) -> str:
         parts.append(f"clean accuracy {pct(s['clean_accuracy'])}")
     if s.get("worst_trigger"):
         w = s["worst_trigger"]
-        parts.append(f"worst trigger '{w['trigger']}' -{pct(w['drop'])} on {w['label']}")
+        parts.append(f"worst trigger '{w['trigger']}' {pp(w['drop'])} on {w['label']} accuracy")
     if s.get("top_heads"):
         h = s["top_heads"]["heads"][0]
         parts.append(f"top head L{h['layer']}-H{h['head']}")
@@ -125,6 +136,11 @@ def run_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None)
         bars.close()
     paths = run.write_report(out)
     print(one_line_summary(results, time.perf_counter() - t0, paths["report.html"]))
+    model = results["metadata"]["model"]
+    if model.get("labels_generic"):
+        print(f"hint: the model's config does not name its classes ({', '.join(model['labels'])}); "
+              f"name them in index order with --label-names, e.g. --label-names negative,positive",
+              file=sys.stderr)
     return results
 
 

@@ -35,7 +35,8 @@ class StageContext:
 
     @property
     def labels(self) -> list[str]:
-        return list(self.loaded.labels)
+        """Class names in index order (``AuditConfig.label_names`` when given)."""
+        return self._run.labels()
 
     def slice(self, name: str, limit: int | None = None) -> list[Any]:
         """Examples of slice ``name`` (``mining``, ``importance`` or ``eval``), first ``limit``."""

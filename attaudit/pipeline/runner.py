@@ -80,6 +80,19 @@ class AuditRun:
             self._loaded = load_classifier(self.model_dir)
         return self._loaded
 
+    def labels(self) -> list[str]:
+        """The class names, index order: ``config.label_names`` when given (checked against the
+        model's number of outputs), else the model config's ``id2label``."""
+        own = list(self.loaded().labels)
+        names = self.config.label_names
+        if names is None:
+            return own
+        if len(names) != len(own):
+            raise AuditInputError(
+                f"--label-names gives {len(names)} names ({', '.join(names)}) but the model has "
+                f"{len(own)} output classes ({', '.join(own)})")
+        return list(names)
+
     def examples(self) -> list[Any]:
         if self._examples is None:
             from attribution.data import load_examples
@@ -87,7 +100,7 @@ class AuditRun:
             cfg = self.config
             self._examples = load_examples(
                 self.data_path, text_column=cfg.text_column, pair_column=cfg.pair_column,
-                label_column=cfg.label_column, labels=list(self.loaded().labels), limit=cfg.max_rows)
+                label_column=cfg.label_column, labels=self.labels(), limit=cfg.max_rows)
             if not self._examples:
                 raise AuditInputError(f"no examples in {self.data_path}")
         return self._examples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from importlib import metadata as importlib_metadata
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,11 @@ def _model_info(run: AuditRun) -> dict[str, Any]:
     id2label = cfg.get("id2label") or {}
     info["architecture"] = cfg.get("model_type")
     info["labels"] = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+    info["labels_generic"] = bool(info["labels"]) and all(
+        re.fullmatch(r"LABEL_\d+", str(lab)) for lab in info["labels"])
+    if run.config.label_names:  # the user's names replace the config's in every stage
+        info["labels_from_config"], info["labels"] = info["labels"], list(run.config.label_names)
+        info["labels_generic"] = False
     info["num_layers"] = cfg.get("num_hidden_layers", cfg.get("n_layers"))
     info["num_heads"] = cfg.get("num_attention_heads", cfg.get("n_heads"))
     if run._loaded is not None:
@@ -52,6 +58,7 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
     clean = stages.get("clean_eval")
     if clean:
         out["clean_accuracy"] = clean["accuracy"]
+        out["clean_n"] = clean["n"]
     trig = stages.get("triggers")
     if trig and trig.get("triggers"):
         worst = None
@@ -75,7 +82,8 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
             i = curve["x"].index(0.5)
             out["top_heads"]["half_pruned"] = {"accuracy_least_first": curve["least_first"][i],
                                                "accuracy_most_first": curve["most_first"][i],
-                                               "full_accuracy": curve["least_first"][0]}
+                                               "full_accuracy": curve["least_first"][0],
+                                               "n": heads.get("n_eval")}
     expl = stages.get("explainers")
     if expl and expl.get("faithfulness"):
         rows = {r["explainer"]: r for r in expl["faithfulness"]}

@@ -54,6 +54,10 @@ def test_aopc_ranks_the_explainer_pointing_at_the_known_token_first(good_detecto
     # keeping only 'good' is sufficient, keeping only another word is not
     assert by["oracle"].sufficiency[0] < by["first_word"].sufficiency[0] - 0.3
     assert by["oracle"].aopc_comprehensiveness == pytest.approx(sum(by["oracle"].comprehensiveness) / 5)
+    for m in rep.methods:  # per-example AOPCs (for intervals) average to the AOPC
+        assert len(m.aopc_comprehensiveness_per_example) == len(exs)
+        assert sum(m.aopc_comprehensiveness_per_example) / len(exs) == pytest.approx(m.aopc_comprehensiveness)
+        assert sum(m.aopc_sufficiency_per_example) / len(exs) == pytest.approx(m.aopc_sufficiency)
     # leave-one-out importance is largest at 'good', so the oracle agrees with it positively
     assert by["oracle"].tau_loo.mean > 0 and by["oracle"].tau_loo.n == 6
     assert rep.removal_token == "[MASK]" and "oracle~attention" in rep.pairwise_tau

@@ -10,7 +10,7 @@ from attaudit.report.format import FORMATTERS
 from attaudit.report.html import render_html
 from tests.report.sample_results import sample_results
 
-NUMBER = re.compile(r"(?<!section )(?<!p < )(?<![\d.])-?\d+\.\d+(?:%|(?: s(?![a-z])))?")
+NUMBER = re.compile(r"(?<!section )(?<!p < )(?<![\d.])[-+]?\d+\.\d+(?:%|(?: s(?![a-z]))|(?: pp\b))?")
 
 
 class _Visible(HTMLParser):

@@ -30,8 +30,8 @@ def _add_budget_args(p: argparse.ArgumentParser) -> None:
 def _names(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",")]
     if len(names) < 2 or any(not n for n in names):
-        raise argparse.ArgumentTypeError(f"expected comma-separated class names such as negative,positive, "
-                                         f"got {value!r}")
+        raise UserError(f"--label-names: expected comma-separated class names such as negative,positive, "
+                        f"got {value!r}")
     return names
 
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text-column")
     p.add_argument("--pair-column")
     p.add_argument("--label-column")
-    p.add_argument("--label-names", type=_names, metavar="NAME,NAME,...",
+    p.add_argument("--label-names", metavar="NAME,NAME,...",
                    help="names of the model's classes in index order, e.g. negative,positive, for a model "
                    "whose config calls them LABEL_0, LABEL_1, ...")
     _add_budget_args(p)
@@ -69,6 +69,8 @@ def build_config(args: argparse.Namespace, **defaults: object):
     for name in ("stages", "examples", "eval_examples", "steps", "triggers", "heads_orderings", "seed",
                  "text_column", "pair_column", "label_column", "label_names"):
         value = getattr(args, name, None)
+        if name == "label_names" and value is not None:
+            value = _names(value)
         if value is not None:
             fields[name] = value
     try:

@@ -39,6 +39,10 @@ def _model_info(run: AuditRun) -> dict[str, Any]:
     id2label = cfg.get("id2label") or {}
     info["architecture"] = cfg.get("model_type")
     info["labels"] = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+    if run._loaded is not None:  # what the model reports (transformers omits default LABEL_i names)
+        info["labels"] = list(run._loaded.labels)
+    elif not info["labels"]:
+        info["labels"] = [f"LABEL_{i}" for i in range(int(cfg.get("num_labels") or 2))]
     info["labels_generic"] = bool(info["labels"]) and all(
         re.fullmatch(r"LABEL_\d+", str(lab)) for lab in info["labels"])
     if run.config.label_names:  # the user's names replace the config's in every stage

@@ -49,7 +49,7 @@ def sample_results(seed: int = 0, layers: int = 3, heads: int = 4) -> dict:
                             "drop": -0.1},
                            {"label": "positive", "n": 12, "accuracy_before": 0.75, "accuracy_after": 0.25,
                             "drop": 0.5}],
-             "success_rate": 0.3125,
+             "success_rate": 0.3125, "flipped_to": {"negative": 5},
              "examples": [{"before": "a good movie", "after": "a good bad plot movie", "gold": 1,
                            "pred_before": 1, "pred_after": 0}]}]
     return {
@@ -65,10 +65,12 @@ def sample_results(seed: int = 0, layers: int = 3, heads: int = 4) -> dict:
             "stages_selected": ["clean_eval", "attribution", "heads", "triggers", "baselines", "explainers"],
             "stages_not_run": {},
         },
-        "summary": {"clean_accuracy": 0.775,
+        "summary": {"clean_accuracy": 0.775, "clean_n": 40,
                     "worst_trigger": {"trigger": "bad plot", "label": "positive", "accuracy_before": 0.75,
                                       "accuracy_after": 0.25, "drop": 0.5},
-                    "top_heads": {"ordering": "attattr", "heads": [{"layer": 1, "head": 2, "score": 0.93}]},
+                    "top_heads": {"ordering": "attattr", "heads": [{"layer": 1, "head": 2, "score": 0.93}],
+                                  "half_pruned": {"accuracy_least_first": 0.7, "accuracy_most_first": 0.45,
+                                                  "full_accuracy": 0.75, "n": 20}},
                     "most_faithful": {"explainer": "attattr", "aopc_comprehensiveness": 0.345}},
         "stages": {
             "clean_eval": {"n": 40, "accuracy": 0.775, "labels": labels, "confusion": [[15, 5], [4, 16]],
@@ -78,16 +80,19 @@ def sample_results(seed: int = 0, layers: int = 3, heads: int = 4) -> dict:
             "heads": {"orderings": orderings, "n_importance": 8, "n_eval": 20,
                       "attention_stats": {"[CLS]": _m(rng, layers, heads), "entropy": _m(rng, layers, heads)}},
             "triggers": {"labels": labels, "triggers": trig, "n_mining": 12, "n_eval": 20},
-            "baselines": {"labels": labels, "recipes": [
-                {"name": "attaudit-triggers", "n": 10, "success_rate": 0.3, "avg_queries": 1.5, "seconds": 0.2},
-                {"name": "deepwordbug", "n": 10, "success_rate": 0.6, "avg_queries": 23.4, "seconds": 4.2,
+            "baselines": {"labels": labels, "n_examples": 10, "recipes": [
+                {"name": "attaudit-triggers", "n": 10, "attacked": 10, "success_rate": 0.3,
+                 "success_rate_ci95": [0.10779, 0.60322], "avg_queries": 1.5, "seconds": 0.2},
+                {"name": "deepwordbug", "n": 10, "attacked": 10, "success_rate": 0.6,
+                 "success_rate_ci95": [0.31267, 0.83182], "avg_queries": 23.4, "seconds": 4.2,
                  "examples": [{"before": "a good movie", "after": "a goud movie", "gold": 1, "pred_before": 1,
                                "pred_after": 0}]}]},
-            "explainers": {"removal": "the [MASK] token", "ranking": ["attattr", "rollout"],
+            "explainers": {"removal": "the [MASK] token", "n_examples": 3, "ranking": ["attattr", "rollout"],
                            "pairwise_tau": {"attention~grad_input": {"mean": 0.125, "std": 0.25,
                                                                      "fraction_significant": 0.5, "n": 3}},
                            "faithfulness": [
                 {"explainer": "attattr", "aopc_comprehensiveness": 0.345, "aopc_sufficiency": 0.12,
+                 "aopc_comprehensiveness_ci95": [0.112, 0.578], "aopc_sufficiency_ci95": [-0.05, 0.29],
                  "kendall_loo": 0.41, "kendall_loo_significant": 0.667},
                 {"explainer": "rollout", "aopc_comprehensiveness": 0.21, "aopc_sufficiency": 0.19,
                  "kendall_loo": 0.1, "kendall_loo_significant": None}],

@@ -47,7 +47,7 @@ def summary(results: dict) -> str:
                  f"{pct(half['accuracy_least_first'])}; the 50% most important: "
                  f"{pct(half['accuracy_most_first'])}.</div><div class=\"muted\">Pruning accuracy is on the first "
                  f"{half.get('n', 'n/a')} examples of the evaluation slice ({pct(half['full_accuracy'])} there "
-                 f"with every head), a subset of the clean-accuracy examples.</div>" if half else "")
+                 f"with every head){_subset_note(half.get('n'), s.get('clean_n'))}.</div>" if half else "")
         cards.append(f'<div class="card" id="card-heads"><div class="label">Heads that matter '
                      f'({esc(top["ordering"])})</div><div class="big">{heads.split(" (")[0]}</div>'
                      f"<div>{heads}</div>{prune}</div>")
@@ -62,6 +62,13 @@ def summary(results: dict) -> str:
         cards.append('<div class="card"><div class="label">Most faithful explainer</div><div>not measured</div></div>')
     return (f'<section id="summary"><h2>Summary</h2><div class="cards">{"".join(cards)}</div>'
             f"{label_hint(results)}</section>")
+
+
+def _subset_note(n: int | None, clean_n: int | None) -> str:
+    """Whether a figure's examples are the clean-accuracy examples or a subset of them."""
+    if n is None or clean_n is None:
+        return ""
+    return ", the same examples as clean accuracy" if n == clean_n else ", a subset of the clean-accuracy examples"
 
 
 def label_hint(results: dict) -> str:
@@ -155,9 +162,10 @@ def heads(results: dict) -> str:
                       for i, (name, o) in enumerate(h["orderings"].items())
                       if (o.get("pruning") or {}).get(kind)]
             if series:
+                whole = sorted({x for sr in series for x in sr["x"]}) if kind == "per_layer" else None
                 curves.append(svg.line_chart(
-                    series, x_label=xlabel, y_label="accuracy", x_as_pct=kind == "global",
-                    title=f"{kind.replace('_', '-')} pruning, {words}"))
+                    series, x_label=xlabel, y_label="accuracy", x_as_pct=kind == "global", x_ticks=whole,
+                    title=f"{'Global' if kind == 'global' else 'Per-layer'} pruning, {words}"))
     stats = attention_stats(h)
     return (f'<section id="heads"><h2>Head importance and pruning</h2><p class="note">Importance of each '
             f"head (rows: layers, columns: heads) on the importance slice ({h.get('n_importance', 'n/a')} "

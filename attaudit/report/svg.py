@@ -95,12 +95,13 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def line_chart(series: Sequence[dict], *, x_label: str, y_label: str, title: str,
-               width: int = 460, height: int = 270, y_as_pct: bool = True,
-               x_as_pct: bool = False) -> str:
+               width: int = 460, height: int = 290, y_as_pct: bool = True,
+               x_as_pct: bool = False, x_ticks: Sequence[float] | None = None) -> str:
     """Lines ``{"name", "x": [...], "y": [...], "style": int}`` with markers, ticked axes (y 0..1),
     a legend, and a tooltip per point. Series ``style`` i gets its own colour, dash pattern and
-    marker (``series_style``), so every line can be told apart, also without colour."""
-    left, right, top, bottom = 48, 170, 16, 46
+    marker (``series_style``), so every line can be told apart, also without colour. The title is
+    drawn above the plot; ``x_ticks`` overrides the automatic round ticks (e.g. whole head counts)."""
+    left, right, top, bottom = 48, 170, 34, 46
     pw, ph = width - left - right, height - top - bottom
     xs = [float(x) for s in series for x in s["x"]]
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -114,13 +115,14 @@ def line_chart(series: Sequence[dict], *, x_label: str, y_label: str, title: str
 
     fmt = pct if y_as_pct else num
     out = [f'<svg class="plot" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-           f'height="{height}" aria-label="{esc(title)}"><title>{esc(title)}</title>']
+           f'height="{height}" aria-label="{esc(title)}"><title>{esc(title)}</title>'
+           f'<text x="{left}" y="16" class="chart-title">{esc(title)}</text>']
     for g in range(0, 5):
         y = g / 4
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" class="grid"/>'
                    f'<line x1="{left - 4}" x2="{left}" y1="{py(y):.1f}" y2="{py(y):.1f}" class="tick"/>'
                    f'<text x="{left - 6}" y="{py(y) + 4:.1f}" class="ax" text-anchor="end">{g * 25}%</text>')
-    for xv in _ticks(x0, x1):
+    for xv in (x_ticks if x_ticks is not None else _ticks(x0, x1)):
         label = f"{100 * xv:.0f}%" if x_as_pct else (f"{xv:.0f}" if float(xv).is_integer() else f"{xv:g}")
         out.append(f'<line x1="{px(xv):.1f}" x2="{px(xv):.1f}" y1="{top + ph}" y2="{top + ph + 4}" '
                    f'class="tick"/><text x="{px(xv):.1f}" y="{top + ph + 16}" class="ax xtick" '

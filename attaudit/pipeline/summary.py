@@ -95,7 +95,9 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
                 max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9))
         out["most_faithful"] = {"explainer": best["explainer"],
                                 "aopc_comprehensiveness": best.get("aopc_comprehensiveness"),
-                                "aopc_sufficiency": best.get("aopc_sufficiency")}
+                                "aopc_sufficiency": best.get("aopc_sufficiency"),
+                                "aopc_comprehensiveness_ci95": best.get("aopc_comprehensiveness_ci95"),
+                                "n": expl.get("n_examples")}
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from attaudit.pipeline.intervals import FEW_EXAMPLES
 from attaudit.report import svg
 from attaudit.report.format import esc, num, pct, pp, secs
 
@@ -57,11 +58,25 @@ def summary(results: dict) -> str:
     if f:
         cards.append(f'<div class="card" id="card-faithful"><div class="label">Most faithful explainer</div>'
                      f'<div class="big">{esc(f["explainer"])}</div><div>comprehensiveness AOPC '
-                     f'{num(f["aopc_comprehensiveness"])}</div></div>')
+                     f'{num(f["aopc_comprehensiveness"])}{_ci_text(f.get("aopc_comprehensiveness_ci95"))}</div>'
+                     f'{_few_card(f.get("n"))}</div>')
     else:
         cards.append('<div class="card"><div class="label">Most faithful explainer</div><div>not measured</div></div>')
     return (f'<section id="summary"><h2>Summary</h2><div class="cards">{"".join(cards)}</div>'
             f"{label_hint(results)}</section>")
+
+
+def _ci_text(ci: list | None) -> str:
+    return f" [{num(ci[0])}, {num(ci[1])}]" if ci and None not in ci else ""
+
+
+def _few_card(n: int | None) -> str:
+    """Sample size under a summary figure, flagged when small."""
+    if n is None:
+        return ""
+    few = n < FEW_EXAMPLES
+    return (f'<div class="{"warn-text" if few else "muted"}">on the first {n} examples of the evaluation slice'
+            f'{": few, see the interval" if few else ""}</div>')
 
 
 def _subset_note(n: int | None, clean_n: int | None) -> str:
@@ -135,7 +150,8 @@ def attribution(results: dict) -> str:
                      f"completeness gap over layers {num(gap)}.</p>{body}</div>")
     return (f'<section id="attribution"><h2>Token-pair attribution (AttAttr)</h2>'
             f'<p class="note">Attribution of each attention link to the {esc("predicted")} class probability '
-            f'(Hao et al., AAAI 2021), {esc(a["method"])} quadrature with {a["steps"]} nodes. Rows: query token; '
+            f'(Hao et al., AAAI 2021), {esc(a["method"])} quadrature with {a["steps"]} nodes, on the first '
+            f'{len(exs)} examples of the evaluation slice. Rows: query token; '
             f"columns: attended token. Purple = pushes toward the prediction, orange = against. "
             f"The heatmap opens on layer {start}, the layer below the top with the most attribution for the "
             f"first example. In the top layer (layer {layers - 1}) only the [CLS] row can be non-zero: the "

@@ -71,7 +71,8 @@ def sample_results(seed: int = 0, layers: int = 3, heads: int = 4) -> dict:
                     "top_heads": {"ordering": "attattr", "heads": [{"layer": 1, "head": 2, "score": 0.93}],
                                   "half_pruned": {"accuracy_least_first": 0.7, "accuracy_most_first": 0.45,
                                                   "full_accuracy": 0.75, "n": 20}},
-                    "most_faithful": {"explainer": "attattr", "aopc_comprehensiveness": 0.345}},
+                    "most_faithful": {"explainer": "attattr", "aopc_comprehensiveness": 0.345,
+                                      "aopc_comprehensiveness_ci95": [0.112, 0.578], "n": 3}},
         "stages": {
             "clean_eval": {"n": 40, "accuracy": 0.775, "labels": labels, "confusion": [[15, 5], [4, 16]],
                            "per_class": [{"label": "negative", "n": 20, "accuracy": 0.75},

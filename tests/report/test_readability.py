@@ -89,6 +89,9 @@ def test_slices_and_sample_sizes_are_stated_where_shown():
     assert "on the 40 labelled examples of the evaluation slice" in summary
     assert "Pruning accuracy is on the first 20 examples of the evaluation slice (75.0% there" in summary
     assert "on the first 20 examples of the evaluation slice (at 0 heads pruned" in _section(html, "heads")
+    assert "comprehensiveness AOPC 0.345 [0.112, 0.578]" in summary
+    assert "on the first 3 examples of the evaluation slice: few, see the interval" in summary
+    assert "on the first 3 examples of the evaluation slice. Rows" in _section(html, "attribution")
 
 
 def test_few_examples_get_intervals_and_a_warning():

@@ -10,7 +10,7 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 def test_readme_trigger_ranking_defaults_match_the_code():
     from attaudit.cli.main import build_parser
-    from attaudit.pipeline.config import AuditConfig
+    from common.audit_config import AuditConfig
 
     text = " ".join(README.split())
     stated = re.search(r'`AuditConfig\(trigger_ranking="(\w+)"\)`, the default', text)

@@ -11,7 +11,7 @@ from tests.tiny_models import build_constant_model
 
 
 def test_audit_with_constant_leave_one_out_never_prints_nan(tiny_tsv, tmp_path):
-    from attaudit.pipeline import AuditRun
+    from pipeline import AuditRun
 
     model = build_constant_model(tmp_path / "constant")
     cfg = small_config(stages=["clean_eval", "explainers"], explainers=["attention", "grad_input"],

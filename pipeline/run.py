@@ -137,7 +137,7 @@ class AuditRun:
         if doc is None:
             check_available(name, self.config)
             self._tick(name, 0.0)
-            ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices,
+            ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices, labels=self.labels,
                                previous=self.stage_result_if_selected,
                                tick=lambda f: self._tick(name, f),
                                model_sha256=self.model_sha256, dataset_sha256=self.dataset_sha256)

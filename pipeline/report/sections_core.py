@@ -161,7 +161,10 @@ def attribution(results: dict) -> str:
             f'</select></label><label>Layer <select id="sel-layer">{layer_opts}</select></label>'
             f'<label>Head <select id="sel-head">{head_opts}</select></label></div>'
             f'<div class="flex"><div id="attr-heatmap"></div><div><h3>Top connections in this layer</h3>'
-            f'<ol id="attr-top"></ol></div></div><h3>Attribution tree</h3>{"".join(trees)}</section>')
+            f'<ol id="attr-top"></ol></div></div><h3>Attribution tree</h3><p class="note">Information flow '
+            f"(Hao et al. 2021, section 4.3): the top row (layer {layers}) is the [CLS] output the classifier "
+            f"reads; a token on row l is attended to in layer l by its parent; line width: the attribution "
+            f'of that link.</p>{"".join(trees)}</section>')
 
 
 def heads(results: dict) -> str:

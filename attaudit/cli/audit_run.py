@@ -103,6 +103,6 @@ def run_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None)
     model = results["metadata"]["model"]
     if model.get("labels_generic"):
         print(f"hint: the model's config does not name its classes ({', '.join(model['labels'])}); "
-              f"name them in index order with --label-names, e.g. --label-names negative,positive",
+              f"name them in index order with --label-names NAME0,NAME1,... (for example negative,positive)",
               file=sys.stderr)
     return results

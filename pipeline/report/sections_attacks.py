@@ -37,6 +37,14 @@ def _interval(ci: list | None, fmt) -> str:
     return f' <span class="ci">[{fmt(ci[0])}, {fmt(ci[1])}]</span>'
 
 
+def _fewest_attacked(b: dict) -> int | None:
+    """The smallest number of attacked examples behind a success rate (only correctly classified
+    examples are attacked, so it can be well under the examples given)."""
+    counts = [r.get("attacked", r.get("n")) for r in b.get("recipes", [])]
+    counts = [c for c in counts if c is not None]
+    return min(counts) if counts else b.get("n_examples")
+
+
 def few_examples(n: int | None, what: str) -> str:
     """A warning when a figure rests on fewer than FEW_EXAMPLES examples."""
     if n is None or n >= FEW_EXAMPLES:
@@ -115,7 +123,7 @@ def baselines(results: dict) -> str:
     return (f'<h3 id="baselines">Comparison with TextAttack recipes</h3><p class="note">The same '
             f"examples attacked by TextAttack's own recipes and by the mined triggers through the exported "
             f"recipe (success rate = fraction of correctly classified inputs flipped, with its 95% Wilson "
-            f"interval).</p>{few_examples(b.get('n_examples'), 'These success rates')}"
+            f"interval).</p>{few_examples(_fewest_attacked(b), 'These success rates')}"
             f'<div class="flex"><table id="baseline-table"><tr><th>recipe</th><th>attacked</th>'
             f"<th>success rate [95% CI]</th><th>avg queries</th><th>time</th></tr>{rows}</table>{bars}</div>{exs}")
 

@@ -92,10 +92,11 @@ def label_hint(results: dict) -> str:
     if not model.get("labels_generic"):
         return ""
     labels = model.get("labels") or []
-    example = ",".join(["negative", "positive"] if len(labels) == 2 else [f"name{i}" for i in range(len(labels))])
+    example = ",".join(f"NAME{i}" for i in range(len(labels)))
     return (f'<p class="hint" id="label-hint">This model&rsquo;s config does not name its classes '
             f"({esc(', '.join(labels))}), so neither can this report. Name them in index order with "
-            f"<code>attaudit audit ... --label-names {esc(example)}</code> (Python: "
+            f"<code>attaudit audit ... --label-names {esc(example)}</code> (for example "
+            f"<code>negative,positive</code>; Python: "
             f"<code>AuditConfig(label_names=[...])</code>); dataset labels may then use those names.</p>")
 
 

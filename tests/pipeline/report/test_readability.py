@@ -106,6 +106,11 @@ def test_few_examples_get_intervals_and_a_warning():
     many = copy.deepcopy(results)
     many["stages"]["explainers"]["n_examples"] = 40
     many["stages"]["baselines"]["n_examples"] = 200
+    for r in many["stages"]["baselines"]["recipes"]:
+        r["attacked"] = 150
+    few = copy.deepcopy(many)
+    few["stages"]["baselines"]["recipes"][1]["attacked"] = 8  # 200 given, 8 correctly classified
+    assert '<p class="warn" data-few="8">These success rates rest on 8 examples only' in render_html(few)
     assert 'class="warn"' not in render_html(many)
 
 
@@ -114,5 +119,5 @@ def test_unnamed_labels_get_a_hint():
     assert 'id="label-hint"' not in render_html(results)
     results["metadata"]["model"].update(labels=["LABEL_0", "LABEL_1"], labels_generic=True)
     hint = _section(render_html(results), "summary")
-    assert 'id="label-hint"' in hint and "--label-names negative,positive" in hint
+    assert 'id="label-hint"' in hint and "--label-names NAME0,NAME1</code>" in hint
     assert "LABEL_0, LABEL_1" in hint

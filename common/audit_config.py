@@ -25,7 +25,7 @@ DEFAULT_STAGES: list[str] = list(STAGE_NAMES)  # every stage is wired in this bu
 STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES}
 
 _SLICE_FIELDS = (
-    "seed", "text_column", "pair_column", "label_column",
+    "seed", "text_column", "pair_column", "label_column", "label_names",
     "mining_fraction", "importance_fraction", "allow_overlap", "max_rows",
 )
 # Fields each stage's result depends on (besides the model and dataset hashes and the slices).
@@ -85,6 +85,9 @@ class AuditConfig(BaseModel):
     text_column: str | None = None
     pair_column: str | None = None
     label_column: str | None = None
+    label_names: list[str] | None = Field(
+        None, description="names of the model's output classes in index order, for a model whose config "
+        "names them LABEL_0, LABEL_1, ...; dataset labels may then use these names")
     mining_fraction: float = Field(0.3, ge=0.0, lt=1.0)
     importance_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     allow_overlap: bool = Field(False, description="every slice is the whole dataset (small data only)")
@@ -119,6 +122,16 @@ class AuditConfig(BaseModel):
         if not value:
             raise ValueError(f"no explainer selected; valid: {', '.join(registries.EXPLAINERS)}")
         return registries.check_names("explainer", value)
+
+    @field_validator("label_names")
+    @classmethod
+    def _distinct_label_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [v.strip() for v in value]
+        if any(not n for n in names) or len(set(names)) != len(names):
+            raise ValueError(f"label names must be distinct and non-empty, got {value}")
+        return names
 
     @field_validator("method")
     @classmethod

@@ -79,6 +79,19 @@ class AuditRun:
                 self._loaded = self._loader(self.model_dir)
         return self._loaded
 
+    def labels(self) -> list[str]:
+        """The class names, index order: ``config.label_names`` when given (checked against the
+        model's number of outputs), else the model config's ``id2label``."""
+        own = list(self.loaded().labels)
+        names = self.config.label_names
+        if names is None:
+            return own
+        if len(names) != len(own):
+            raise AuditInputError(
+                f"--label-names gives {len(names)} names ({', '.join(names)}) but the model has "
+                f"{len(own)} output classes ({', '.join(own)})")
+        return list(names)
+
     @property
     def is_loaded(self) -> bool:
         return self._loaded is not None
@@ -90,7 +103,7 @@ class AuditRun:
             cfg = self.config
             self._examples = load_examples(
                 self.data_path, text_column=cfg.text_column, pair_column=cfg.pair_column,
-                label_column=cfg.label_column, labels=list(self.loaded().labels), limit=cfg.max_rows)
+                label_column=cfg.label_column, labels=self.labels(), limit=cfg.max_rows)
             if not self._examples:
                 raise AuditInputError(f"no examples in {self.data_name}")
         return self._examples
@@ -129,7 +142,7 @@ class AuditRun:
         if doc is None:
             check_available(name, self.config)
             self._tick(name, 0.0)
-            ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices,
+            ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices, labels=self.labels,
                                previous=self.stage_result_if_selected,
                                tick=lambda f: self._tick(name, f),
                                model_sha256=self.model_sha256, dataset_sha256=self.dataset_sha256)
@@ -173,7 +186,8 @@ class AuditRun:
             doc = self._results.get(name) or self._read_cache(name)
             if doc is not None:
                 docs[name] = doc
-        info = model_info(self.model_dir, self.model_sha256)
+        info = model_info(self.model_dir, self.model_sha256, label_names=self.config.label_names,
+                          loaded_labels=list(self._loaded.labels) if self._loaded is not None else None)
         info["path"] = self.model_name
         if self._loaded is not None:
             info["device"] = str(self._loaded.device)

@@ -27,6 +27,8 @@ if [ "${1:-}" = "--system-tools" ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -q && $SUDO apt-get install -y -q "${need[@]}"
   fi
+  # WordNet arrived after the venv's NLTK data was written: add it there (idempotent).
+  if [ -x "$VENV/bin/python" ]; then "$VENV/bin/python" -m attacks.textattack_offline; fi
   exit 0
 fi
 case "$TRANSFORMERS" in
@@ -43,3 +45,7 @@ esac
 "$VENV/bin/pip" install -q --no-deps "textattack==0.3.11"
 "$VENV/bin/python" -c "from attacks.flair_shim import install_pth; install_pth()"
 "$VENV/bin/python" -c "import transformers; print('transformers', transformers.__version__)"
+# NLTK data TextAttack needs at import (stop words; WordNet from Debian's files when present),
+# written into the venv's share/nltk_data, which NLTK searches by default: `textattack attack ...`
+# then works offline without NLTK_DATA.
+"$VENV/bin/python" -m attacks.textattack_offline

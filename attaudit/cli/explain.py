@@ -92,8 +92,10 @@ def run(args) -> int:
     print(f"{'method':22s} {'AOPC comp':>10s} {'AOPC suff':>10s} {'tau(LOO)':>9s}")
     for name in report.ranking:
         m = next(x for x in report.methods if x.method == name)
-        tau = m.tau_loo.mean if m.tau_loo else float("nan")
-        print(f"{name:22s} {m.aopc_comprehensiveness:10.4f} {m.aopc_sufficiency:10.4f} {tau:9.3f}")
+        t = m.tau_loo
+        tau = "n/a" if t is None or t.mean is None else f"{t.mean:.3f}"
+        note = f"  (tau {t.note})" if t is not None and t.note else ""
+        print(f"{name:22s} {m.aopc_comprehensiveness:10.4f} {m.aopc_sufficiency:10.4f} {tau:>9s}{note}")
     if counterfactual is not None:
         print_counterfactual(counterfactual)
     return 0

@@ -10,7 +10,7 @@ from pipeline.report.format import FORMATTERS
 from pipeline.report.html import render_html
 from tests.pipeline.report.sample_results import sample_results
 
-NUMBER = re.compile(r"(?<!section )(?<!p < )(?<![\d.])-?\d+\.\d+(?:%|(?: s(?![a-z])))?")
+NUMBER = re.compile(r"(?<!section )(?<!p < )(?<![\d.])[-+]?\d+\.\d+(?:%|(?: s(?![a-z]))|(?: pp\b))?")
 
 
 class _Visible(HTMLParser):

@@ -56,7 +56,7 @@ def tail_forward(model, intervention: AttentionIntervention, family: str | None,
             return tail_logits(model, layer, hidden, mask)
 
     def hook(p: Tensor) -> Tensor:  # head masks / captures still apply to the last layer
-        return intervention._apply(last, p)
+        return intervention.apply(last, p)
 
     if layer < last:
         # Layer l from the given probabilities: values once per distinct example.
@@ -66,7 +66,7 @@ def tail_forward(model, intervention: AttentionIntervention, family: str | None,
         first_rows = [index.tolist().index(u) for u in range(len(slot))]
         values = layer_values(model, family, layer, hidden[first_rows])  # (U, H, T, d)
         out = scaled_layer_output(model, family, layer, hidden, values[index],
-                                  intervention._apply(layer, probs))  # (R, T, D)
+                                  intervention.apply(layer, probs))  # (R, T, D)
         below = tail_hidden(model, layer + 1, last, out, mask)  # (R, T, D)
         top = last_layer_token0(model, family, below, mask, hook)  # (R, 1, D)
     else:

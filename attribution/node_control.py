@@ -68,7 +68,7 @@ class NodeLadder:
 def ladder_for(method: str, steps: int | None, tolerance: float | None) -> NodeLadder:
     """The default is adaptive (Gauss-Legendre, ``DEFAULT_LADDER``); an explicit ``steps`` or a
     Riemann method gives a fixed rule (the paper's / reference code's behaviour)."""
-    if steps is None and method == "gausslegendre" and False:
+    if steps is None and method == "gausslegendre":
         return NodeLadder(method, DEFAULT_LADDER,
                           DEFAULT_TOLERANCE if tolerance is None else float(tolerance))
     if tolerance is not None:

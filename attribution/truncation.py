@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, replace
 
 from attribution.data import Example, model_max_length
 from attribution.errors import DataError
+from common.registries import TRUNCATION_SIDES
 
-TRUNCATION_SIDES = ("head", "tail", "head+tail")
 HEAD_SHARE = 128 / 510  # Sun et al. 2019: 128 head tokens + 382 tail tokens
 
 

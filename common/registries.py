@@ -38,6 +38,9 @@ TRIGGER_MINING_RANKINGS: tuple[str, ...] = ("attribution_sum", "attribution_max"
 # How the audit ranks mined triggers: by attribution, or by measured damage on a held-out slice.
 TRIGGER_RANKINGS: tuple[str, ...] = ("attribution", "damage")
 
+# How inputs longer than the model's maximum are cut (attribution.truncation).
+TRUNCATION_SIDES: tuple[str, ...] = ("head", "tail", "head+tail")
+
 REGISTRIES: dict[str, tuple[str, ...]] = {
     "stage": STAGES,
     "quadrature": QUADRATURES,
@@ -47,6 +50,7 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "trigger position": TRIGGER_POSITIONS,
     "trigger mining ranking": TRIGGER_MINING_RANKINGS,
     "trigger ranking": TRIGGER_RANKINGS,
+    "truncation side": TRUNCATION_SIDES,
 }
 
 

@@ -80,7 +80,7 @@ def attribution(results: dict) -> str:
     if not a or not a.get("examples"):
         return f'<section id="attribution"><h2>Token-pair attribution</h2>{not_run(results, "attribution")}</section>'
     exs = a["examples"]
-    layers, heads = len(exs[0]["scores"]), len(exs[0]["scores"][0])
+    layers, heads = len(exs[0]["heatmap"]["scores"]), len(exs[0]["heatmap"]["scores"][0])
     labels = a["labels"]
     ex_opts = "".join(f'<option value="{i}">{i + 1}: {esc(e["text"][:60])}</option>' for i, e in enumerate(exs))
     layer_opts = "".join(f'<option value="{lay}"{" selected" if lay == layers - 1 else ""}>layer {lay}</option>'
@@ -99,7 +99,10 @@ def attribution(results: dict) -> str:
     return (f'<section id="attribution"><h2>Token-pair attribution (AttAttr)</h2>'
             f'<p class="note">Attribution of each attention link to the {esc("predicted")} class probability '
             f'(Hao et al., AAAI 2021), {esc(a["method"])} quadrature with {a["steps"]} nodes. Rows: query token; '
-            f"columns: attended token. Purple = pushes toward the prediction, orange = against.</p>"
+            f"columns: attended token. Purple = pushes toward the prediction, orange = against. Long inputs "
+            f"show the tokens with the most attribution mass (at most {len(exs[0]['heatmap']['index'])} "
+            f"here); the dense tensors are in the safetensors sidecar when requested "
+            f"(<code>dense_tensors</code>).</p>"
             f'<div class="controls"><label>Example <select id="sel-example" data-group="attr">{ex_opts}'
             f'</select></label><label>Layer <select id="sel-layer">{layer_opts}</select></label>'
             f'<label>Head <select id="sel-head">{head_opts}</select></label></div>'

@@ -17,8 +17,8 @@ in ``node_control``.
 
 Where this departs from the paper / reference code (github.com/YRdddream/attattr):
 * Quadrature: Gauss-Legendre with an error-controlled number of nodes by default
-  (``node_control``: 6 nodes, refined to 12 then 24 for the (example, layer) pairs whose
-  completeness gap is above 2e-4 of |F(A) - F(0)|) instead of the paper's right Riemann sum
+  (``node_control``: 5 nodes, refined to 10 for the (example, layer) pairs whose completeness
+  gap is above 2e-4 of |F(A) - F(0)|) instead of the paper's right Riemann sum
   (k = 1..m) or the reference code's left sum (k = 0..m-1); both remain available
   (``method="riemann-right" | "riemann-left"``, 20 steps by default) to reproduce the paper, and
   an explicit ``steps`` gives a fixed Gauss-Legendre rule.

@@ -21,7 +21,8 @@ def build_config(args: argparse.Namespace, **defaults: object):
 
     fields = dict(defaults)
     for name in ("stages", "examples", "eval_examples", "steps", "triggers", "heads_orderings", "seed",
-                 "text_column", "pair_column", "label_column"):
+                 "text_column", "pair_column", "label_column", "truncation", "max_length",
+                 "dense_tensors"):
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
@@ -91,3 +92,18 @@ def run_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None)
     paths = run.write_report(out)
     print(one_line_summary(results, time.perf_counter() - t0, paths["report.html"]))
     return results
+
+
+def plan_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None) -> dict:
+    """Print (and write ``OUT/plan.json``) each stage's estimated time; runs no stage."""
+    import json
+
+    from common.atomic_io import write_text_atomic
+    from pipeline import AuditRun
+    from pipeline.plan import estimate, format_plan
+
+    run = AuditRun(model, data, config, work_dir or (out / "cache"))
+    plan = estimate(run)
+    write_text_atomic(Path(out) / "plan.json", json.dumps(plan, indent=1) + "\n")
+    print(format_plan(plan))
+    return plan

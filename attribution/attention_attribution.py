@@ -29,6 +29,8 @@ Where this departs from the paper / reference code (github.com/YRdddream/attattr
   the backward pass therefore stops at layer l. Rows of several examples share a batch, chunked
   by a memory budget over the global node list (chunking changes no node or weight); examples
   are sorted by length and padded only to the longest in their chunk, never to a fixed length.
+  When one row alone exceeds the budget (T = 512 on BERT-base: ~1.3 GB of activations from
+  layer 0), the layers above l run under activation checkpointing (same numbers).
 * Known token-0 heads (BERT pooler, RoBERTa / XLM-R / ELECTRA heads, DistilBERT; see
   ``top_layer``): exact rewrites of the last layer (query row 0 only) and of the scaled layer
   (values once per example); other heads (``token0_family = None``) keep the model's forward.
@@ -121,14 +123,16 @@ class AttentionAttribution:
             cached.append(CachedExample(tokens, out.logits[b].float(), hidden, attn))
         return cached
 
-    def _tail(self, layer: int, items: list[CachedExample], probs: Tensor) -> Tensor:
+    def _tail(self, layer: int, items: list[CachedExample], probs: Tensor, *,
+              checkpointed: bool = False) -> Tensor:
         """Logits (R, C) with layer ``layer``'s attention replaced by ``probs`` (R, H, T, T)."""
         return tail_forward(self.model, self.intervention, self.token0_family, self._hidden,
-                            layer, items, probs)
+                            layer, items, probs, checkpointed=checkpointed)
 
-    def _row_cost(self, layer: int) -> Callable[[int], int]:
+    def _row_cost(self, layer: int, checkpointed: bool = False) -> Callable[[int], int]:
         return lambda T: row_bytes(T, layer, num_layers=self.num_layers, num_heads=self.num_heads,
-                                   hidden=self._hidden, inner=self._inner)
+                                   hidden=self._hidden, inner=self._inner,
+                                   checkpointed=checkpointed)
 
     # -- pass 2: integrated gradients of one layer ------------------------------------------
     def _integrate(self, layer, cached, targets, alphas, weights, output, budget, tick):
@@ -137,12 +141,15 @@ class AttentionAttribution:
         acc = [torch.zeros_like(c.attn[layer], dtype=torch.float64) for c in cached]
         rows = [(i, k) for i in range(len(cached)) for k in range(m)]
         lengths = [c.length for c in cached]
-        for chunk in chunks(rows, lengths, self._row_cost(layer), budget):
+        # A single row over budget (long inputs, deep tails): checkpoint the layers above l.
+        checkpointed = (self.token0_family is not None
+                        and self._row_cost(layer)(max(lengths)) > budget)
+        for chunk in chunks(rows, lengths, self._row_cost(layer, checkpointed), budget):
             items = [cached[i] for i, _ in chunk]
             a = torch.tensor([float(alphas[k]) for _, k in chunk])
             scaled = scaled_attention(layer, items, a, self.num_heads, self.device)
             scaled.requires_grad_(True)
-            logits = self._tail(layer, items, scaled)
+            logits = self._tail(layer, items, scaled, checkpointed=checkpointed)
             f = select_output(logits, torch.tensor([targets[i] for i, _ in chunk]), output)
             (grad,) = torch.autograd.grad(f.sum(), scaled)  # (R, H, T, T)
             w = torch.tensor([float(weights[k]) for _, k in chunk], dtype=torch.float64,

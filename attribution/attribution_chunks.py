@@ -28,10 +28,13 @@ class CachedExample:
 
 
 def row_bytes(T: int, layer: int, *, num_layers: int, num_heads: int, hidden: int,
-              inner: int) -> int:
-    """Bytes of float32 activations one row of length T keeps for the backward from ``layer``."""
+              inner: int, checkpointed: bool = False) -> int:
+    """Bytes of float32 activations one row of length T keeps for the backward from ``layer``;
+    ``checkpointed``: only the layer inputs plus one layer's activations at a time."""
     inner = inner or 4 * hidden
     per_layer = T * (12 * hidden + 3 * inner) + 5 * num_heads * T * T  # kept for backward
+    if checkpointed:
+        return 4 * ((num_layers - layer) * T * hidden + 2 * per_layer + 3 * num_heads * T * T)
     return 4 * ((num_layers - layer) * per_layer + 3 * num_heads * T * T)
 
 

@@ -34,12 +34,27 @@ def padded_inputs(layer: int, items: list[CachedExample], T: int, hidden_size: i
     return hidden, mask
 
 
+def _checkpointed_layers(model, start: int, stop: int, hidden: Tensor, mask: Tensor) -> Tensor:
+    """Layers start..stop-1 one at a time under activation checkpointing: only each layer's
+    input is kept for the backward, the layer is recomputed there (same numbers, ~1/3 more
+    compute). Interventions live in a ContextVar that is still set when ``autograd.grad`` runs
+    the recomputation inside the caller's scope."""
+    from torch.utils.checkpoint import checkpoint
+
+    for k in range(start, stop):
+        hidden = checkpoint(tail_hidden, model, k, k + 1, hidden, mask, use_reentrant=False)
+    return hidden
+
+
 def tail_forward(model, intervention: AttentionIntervention, family: str | None, hidden_size: int,
-                 layer: int, items: list[CachedExample], probs: Tensor) -> Tensor:
+                 layer: int, items: list[CachedExample], probs: Tensor, *,
+                 checkpointed: bool = False) -> Tensor:
     """Logits (R, C) with layer ``layer``'s attention replaced by ``probs`` (R, H, T, T).
 
     The cached layer inputs are zero-padded to T and padding is masked by the model; ``family``
     is the token-0 head family (``top_layer.token0_head``) or None for the full computation.
+    ``checkpointed`` (token-0 heads only) keeps one layer's activations at a time for the
+    backward, so a single long row (T = 512 on BERT-base) fits a memory budget.
     """
     T = probs.shape[-1]
     device = probs.device
@@ -67,7 +82,8 @@ def tail_forward(model, intervention: AttentionIntervention, family: str | None,
         values = layer_values(model, family, layer, hidden[first_rows])  # (U, H, T, d)
         out = scaled_layer_output(model, family, layer, hidden, values[index],
                                   intervention.apply(layer, probs))  # (R, T, D)
-        below = tail_hidden(model, layer + 1, last, out, mask)  # (R, T, D)
+        run = _checkpointed_layers if checkpointed else tail_hidden
+        below = run(model, layer + 1, last, out, mask)  # (R, T, D)
         top = last_layer_token0(model, family, below, mask, hook)  # (R, 1, D)
     else:
         row0 = probs[:, :, :1, :]  # (R, H, 1, T): the only row that reaches the logits

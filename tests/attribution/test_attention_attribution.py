@@ -207,3 +207,22 @@ def test_adaptive_tolerance_controls_the_gap(engines):
         assert (a.scores - b.scores).abs().max() <= 1e-6 * a.scores.abs().max()
     with pytest.raises(AttributionInputError, match="gap_tolerance"):
         engine.attribute(EXAMPLES, steps=8, gap_tolerance=1e-3)
+
+
+def test_rows_over_budget_run_checkpointed_with_the_same_numbers(tiny3_dir, monkeypatch):
+    """A row alone above the memory budget runs the layers above l under activation
+    checkpointing (one layer's activations at a time): same scores as the plain tail."""
+    import torch.utils.checkpoint as cp
+
+    from attribution.attention_attribution import AttentionAttribution
+    from attribution.model_loading import load_classifier
+
+    engine = AttentionAttribution(load_classifier(tiny3_dir))
+    plain = engine.attribute(EXAMPLES[:2], steps=4)
+    calls = []
+    original = cp.checkpoint
+    monkeypatch.setattr(cp, "checkpoint", lambda *a, **k: calls.append(1) or original(*a, **k))
+    tight = engine.attribute(EXAMPLES[:2], steps=4, memory_budget_mb=1e-3)
+    assert calls  # the checkpointed path ran
+    for a, b in zip(plain, tight, strict=True):
+        assert (a.scores - b.scores).abs().max() <= 1e-6 * a.scores.abs().max()

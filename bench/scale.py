@@ -135,46 +135,8 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--examples", type=int, default=1, help="attributed examples per point")
-    ap.add_argument("--eval", type=int, default=4, help="clean-eval examples per point")
-    ap.add_argument("--lengths", type=int, nargs="+", default=[32, 128, 256, 512])
-    ap.add_argument("--models", nargs="+", default=["minilm", "bert-base"])
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    ap.add_argument("--point", help=argparse.SUPPRESS)  # internal: run one point, print JSON
-    args = ap.parse_args(argv)
-    if args.point:
-        spec = json.loads(args.point)
-        print("POINT " + json.dumps(one_point(**spec)))
-        return 0
-    from bench.minilm_checkpoint import minilm_checkpoint
-
-    models = {"minilm": minilm_checkpoint, "bert-base": bert_base_model}
-    grid = []
-    for name in args.models:
-        path = str(models[name]())
-        grid.append((name, path, "SST-2", str(SST2), None))
-        grid += [(name, path, "IMDB", str(IMDB), n) for n in args.lengths]
-    rows = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    for name, path, data_name, data, length in grid:
-        with tempfile.TemporaryDirectory(prefix="attaudit-scale-") as tmp:
-            spec = {"model": path, "data": data, "max_length": length, "examples": args.examples,
-                    "n_eval": args.eval, "out": tmp}
-            proc = subprocess.run([sys.executable, "-m", "bench.scale", "--point", json.dumps(spec)],
-                                  cwd=ROOT, env=env, capture_output=True, text=True)
-            line = next((x for x in proc.stdout.splitlines() if x.startswith("POINT ")), None)
-            if proc.returncode != 0 or line is None:
-                print(proc.stderr[-2000:], file=sys.stderr)
-                raise SystemExit(f"point {name} {data_name} {length} failed")
-            row = {"model": name, "data": data_name, "max_length": length, **json.loads(line[6:])}
-        rows.append(row)
-        ratio = {s: row["measured_seconds"][s] / row["plan_seconds"][s] for s in row["plan_seconds"]}
-        print(f"{name:<10}{data_name:<6}{str(length or '-'):>5} T={row['mean_tokens']:6.1f} "
-              f"{row['seconds_per_attributed_example']:8.2f} s/ex  rss {row['peak_rss_mb']:6.0f} MB  "
-              f"html {row['report_html_bytes'] / 1e6:5.2f} MB json {row['report_json_bytes'] / 1e6:5.2f} MB  "
-              f"measured/plan " + " ".join(f"{s}={r:.2f}" for s, r in ratio.items()), flush=True)
+def write_results(rows: list[dict], args: argparse.Namespace) -> dict:
+    """Write scale.json and scale.png for the points measured so far; returns the exponents."""
     exponents = {}
     for name in args.models:
         pts = [(r["mean_tokens"], r["cpu_seconds_per_attributed_example"]) for r in rows
@@ -194,6 +156,51 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(result, indent=1) + "\n")
     plot(rows, args.out / "scale.png")
+    return exponents
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--examples", type=int, default=1, help="attributed examples per point")
+    ap.add_argument("--eval", type=int, default=4, help="clean-eval examples per point")
+    ap.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 32, 256])
+    ap.add_argument("--models", nargs="+", default=["minilm", "bert-base"])
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--point", help=argparse.SUPPRESS)  # internal: run one point, print JSON
+    args = ap.parse_args(argv)
+    if args.point:
+        spec = json.loads(args.point)
+        print("POINT " + json.dumps(one_point(**spec)))
+        return 0
+    from bench.minilm_checkpoint import minilm_checkpoint
+
+    models = {"minilm": minilm_checkpoint, "bert-base": bert_base_model}
+    paths = {name: str(models[name]()) for name in args.models}
+    # Breadth first (SST-2, then the lengths in the order given, each on every model), so a run
+    # cut short still covers both models; results are written after every point.
+    grid = [(name, paths[name], "SST-2", str(SST2), None) for name in args.models]
+    grid += [(name, paths[name], "IMDB", str(IMDB), n) for n in args.lengths for name in args.models]
+    rows = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    for name, path, data_name, data, length in grid:
+        with tempfile.TemporaryDirectory(prefix="attaudit-scale-") as tmp:
+            spec = {"model": path, "data": data, "max_length": length, "examples": args.examples,
+                    "n_eval": args.eval, "out": tmp}
+            proc = subprocess.run([sys.executable, "-m", "bench.scale", "--point", json.dumps(spec)],
+                                  cwd=ROOT, env=env, capture_output=True, text=True)
+            line = next((x for x in proc.stdout.splitlines() if x.startswith("POINT ")), None)
+            if proc.returncode != 0 or line is None:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                raise SystemExit(f"point {name} {data_name} {length} failed")
+            row = {"model": name, "data": data_name, "max_length": length, **json.loads(line[6:])}
+        rows.append(row)
+        write_results(rows, args)
+        ratio = {s: row["measured_seconds"][s] / row["plan_seconds"][s] for s in row["plan_seconds"]}
+        print(f"{name:<10}{data_name:<6}{str(length or '-'):>5} T={row['mean_tokens']:6.1f} "
+              f"{row['seconds_per_attributed_example']:8.2f} s/ex  rss {row['peak_rss_mb']:6.0f} MB  "
+              f"html {row['report_html_bytes'] / 1e6:5.2f} MB json {row['report_json_bytes'] / 1e6:5.2f} MB  "
+              f"measured/plan " + " ".join(f"{s}={r:.2f}" for s, r in ratio.items()), flush=True)
+    exponents = write_results(rows, args)
     print("growth exponents (CPU s per example ~ T^b):",
           ", ".join(f"{k}: {v:.2f}" if v is not None else f"{k}: n/a" for k, v in exponents.items()))
     print(f"wrote {args.out / 'scale.json'} and {args.out / 'scale.png'}")

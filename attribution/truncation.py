@@ -103,7 +103,8 @@ def truncate_examples(tokenizer, examples: Sequence[Example], *, side: str = "he
     out: list[Example] = []
     for ex in examples:
         texts = [ex.text] + ([ex.pair] if ex.pair is not None else [])
-        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        fast = getattr(tokenizer, "is_fast", False)  # slow tokenizers have no offset mapping
+        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=fast, verbose=False)
         counts = [len(ids) for ids in enc["input_ids"]]
         specials = tokenizer.num_special_tokens_to_add(pair=ex.pair is not None)
         stats.longest_input = max(stats.longest_input, sum(counts) + specials)
@@ -111,12 +112,13 @@ def truncate_examples(tokenizer, examples: Sequence[Example], *, side: str = "he
         if sum(counts) <= budget:
             out.append(ex)
             continue
-        if not getattr(tokenizer, "is_fast", False):
-            raise DataError("truncation needs a fast tokenizer (offset mapping)")
+        if not fast:
+            raise DataError("inputs longer than the model's maximum need a fast tokenizer "
+                            "(offset mapping) to be truncated")
         keep = [budget] if ex.pair is None else list(_pair_budget(counts[0], counts[1], budget))
         cut = [_cut(t, [tuple(o) for o in offs], k, side)
                for t, offs, k in zip(texts, enc["offset_mapping"], keep, strict=True)]
-        kept = tokenizer(cut, add_special_tokens=False)["input_ids"]
+        kept = tokenizer(cut, add_special_tokens=False, verbose=False)["input_ids"]
         lost = sum(counts) - sum(len(ids) for ids in kept)
         stats.truncated += 1
         stats.tokens_lost += lost

@@ -9,7 +9,7 @@ cost is real. Data: SST-2 dev (natural length, ~25 tokens) and
 
 Each point runs in its own subprocess (so peak RSS is the point's own): ``attaudit audit --plan``
 first (its estimate), then a real audit with stages ``clean_eval`` and ``attribution``
-(``--examples`` attributed examples, adaptive Gauss-Legendre nodes, ``--eval`` clean examples),
+(``--examples`` attributed examples with the audit's default nodes, ``--eval`` clean examples),
 then the report is written. Recorded: the plan's estimate and the measured time of each stage
 (wall and CPU time of this process; 1 torch thread), time per attributed example, peak RSS,
 report.html / report.json sizes. Fitted: growth exponent b of time per example ~ T^b (log-log
@@ -129,7 +129,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("tokens per example")
     ax.set_ylabel("seconds per attributed example (wall)")
-    ax.set_title("AttAttr cost vs input length (adaptive nodes)")
+    ax.set_title("AttAttr cost vs input length (audit default nodes)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

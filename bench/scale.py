@@ -117,18 +117,18 @@ def plot(rows: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for model in sorted({r["model"] for r in rows}):
-        pts = sorted((r["mean_tokens"], r["seconds_per_attributed_example"]) for r in rows
+        pts = sorted((r["mean_tokens"], r["cpu_seconds_per_attributed_example"]) for r in rows
                      if r["model"] == model and r["data"] == "IMDB")
         if pts:
             ax.plot(*zip(*pts, strict=True), "o-", label=f"{model} (IMDB)")
-        sst = [(r["mean_tokens"], r["seconds_per_attributed_example"]) for r in rows
+        sst = [(r["mean_tokens"], r["cpu_seconds_per_attributed_example"]) for r in rows
                if r["model"] == model and r["data"] == "SST-2"]
         if sst:
             ax.plot(*zip(*sst, strict=True), "s", label=f"{model} (SST-2)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("tokens per example")
-    ax.set_ylabel("seconds per attributed example (wall)")
+    ax.set_ylabel("CPU seconds per attributed example (1 thread)")
     ax.set_title("AttAttr cost vs input length (audit default nodes)")
     ax.legend(fontsize=8)
     fig.tight_layout()

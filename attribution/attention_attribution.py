@@ -10,10 +10,18 @@ target class (the logit with ``output="logit"``). Like the paper and the referen
 gradient is taken with respect to the scaled attention alpha*A itself, so completeness holds:
 sum(Attr(A_l)) = F(A) - F(0), and we report the quadrature's gap per layer.
 
+This file is the engine (normalise -> validate -> compute -> format); the memory-budgeted
+chunks of (example, alpha) rows are in ``attribution_chunks``, the layers above the scaled one
+(with the top-layer token-0 fast path) in ``attribution_tail``, the error-controlled node count
+in ``node_control``.
+
 Where this departs from the paper / reference code (github.com/YRdddream/attattr):
-* Quadrature: Gauss-Legendre (8 nodes) by default instead of the paper's right Riemann sum
+* Quadrature: Gauss-Legendre with an error-controlled number of nodes by default
+  (``node_control``: 5 nodes, refined to 10 for the (example, layer) pairs whose completeness
+  gap is above 2e-4 of |F(A) - F(0)|) instead of the paper's right Riemann sum
   (k = 1..m) or the reference code's left sum (k = 0..m-1); both remain available
-  (``method="riemann-right" | "riemann-left"``, 20 steps by default) to reproduce the paper.
+  (``method="riemann-right" | "riemann-left"``, 20 steps by default) to reproduce the paper, and
+  an explicit ``steps`` gives a fixed Gauss-Legendre rule.
 * Target: the predicted class by default, as the reference code does for attribution; the gold
   label (the paper's choice for head importance, Eq. 6) or any class on request.
 * Fast path: embeddings and the layers below l run once per example (a plain forward), and only
@@ -21,19 +29,14 @@ Where this departs from the paper / reference code (github.com/YRdddream/attattr
   the backward pass therefore stops at layer l. Rows of several examples share a batch, chunked
   by a memory budget over the global node list (chunking changes no node or weight); examples
   are sorted by length and padded only to the longest in their chunk, never to a fixed length.
+  When one row alone exceeds the budget (T = 512 on BERT-base: ~1.3 GB of activations from
+  layer 0), the layers above l run under activation checkpointing (same numbers).
 * Known token-0 heads (BERT pooler, RoBERTa / XLM-R / ELECTRA heads, DistilBERT; see
-  ``top_layer``): the last layer runs for query row 0 only, and the scaled layer l uses its
-  values computed once per example and no query/key projections (the probabilities are given).
-  Both are exact rewrites that change nothing numerically: the other query rows of the last
-  layer never reach the logits, so their attribution is exactly zero (the full computation
-  gives the same zeros up to rounding; tests compare the two per architecture). Other heads
-  (``token0_family is None``) keep the model's own forward through every row.
-* Nodes: 8 Gauss-Legendre nodes stay the default after measurement on the SST-2 fine-tuned
-  MiniLM (bench/attribution.py): 8 nodes give 6e-5 relative error against 256 nodes and a
-  completeness gap up to 1.5e-3 of |F(A)-F(0)|; 5 nodes already give 1.5e-3 error, so fewer
-  nodes would buy speed with accuracy, and the default does not do that (``steps`` does).
-* On CUDA the tail runs with TF32 matmuls; a layer whose completeness gap then exceeds 1e-3 of
-  |F(A) - F(0)| is recomputed in full float32. CPU always runs float32.
+  ``top_layer``): exact rewrites of the last layer (query row 0 only) and of the scaled layer
+  (values once per example); other heads (``token0_family = None``) keep the model's forward.
+* On CUDA the tail runs with TF32 matmuls; an example whose completeness gap then exceeds 1e-3
+  of |F(A) - F(0)| after the last rung is recomputed in full float32. bf16 is not used: its
+  8-bit mantissa cannot keep the gap within that tolerance. CPU always runs float32.
 """
 
 from __future__ import annotations
@@ -43,37 +46,26 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from attribution.attribution_chunks import (
+    CachedExample,
+    cache_bytes,
+    chunks,
+    row_bytes,
+    scaled_attention,
+)
 from attribution.attribution_result import AttributionResult
+from attribution.attribution_tail import tail_forward
 from attribution.batching import length_blocks, token_lengths
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
 from attribution.intervention import AttentionIntervention
-from attribution.layer_tail import tail_hidden, tail_logits
 from attribution.model_loading import LoadedClassifier
-from attribution.quadrature import quadrature
+from attribution.node_control import NodeLadder, ladder_for
 from attribution.targets import resolve_targets, select_output
-from attribution.top_layer import (
-    head_logits,
-    last_layer_token0,
-    layer_values,
-    scaled_layer_output,
-    token0_head,
-)
+from attribution.top_layer import token0_head
 
 __all__ = ["AttentionAttribution", "AttributionResult"]
-GAP_TOLERANCE = 1e-3
-PAD_SLACK = 1.1  # a chunk's longest example is at most ~10% longer than its shortest
-
-
-class _Cached:
-    """Plain-forward results of one example: layer inputs and attention, padding removed."""
-
-    def __init__(self, tokens, logits, hidden, attn):
-        self.tokens: list[str] = tokens
-        self.logits: Tensor = logits  # (C,)
-        self.hidden: list[Tensor] = hidden  # per layer (T, D): the input of that layer
-        self.attn: list[Tensor] = attn  # per layer (H, T, T)
-        self.length = len(tokens)
+GAP_TOLERANCE = 1e-3  # TF32 acceptance on CUDA, relative to |F(A) - F(0)|
 
 
 class AttentionAttribution:
@@ -118,7 +110,7 @@ class AttentionAttribution:
 
     # -- pass 1: one plain forward per block of examples -------------------------------------
     @torch.no_grad()
-    def _plain(self, examples: list[Example]) -> list[_Cached]:
+    def _plain(self, examples: list[Example]) -> list[CachedExample]:
         enc = encode(self.loaded.tokenizer, examples, self.device)
         with self.intervention.capture() as cap:
             out = self.model(**enc, output_hidden_states=True)
@@ -128,81 +120,36 @@ class AttentionAttribution:
             tokens = self.loaded.tokenizer.convert_ids_to_tokens(enc["input_ids"][b, idx].tolist())
             hidden = [h[b, idx] for h in out.hidden_states[: self.num_layers]]
             attn = [a[b][:, idx][:, :, idx] for a in cap.probs]  # (H, T, T)
-            cached.append(_Cached(tokens, out.logits[b].float(), hidden, attn))
+            cached.append(CachedExample(tokens, out.logits[b].float(), hidden, attn))
         return cached
 
-    # -- the tail: layers >= l on a batch of (example, alpha) rows --------------------------
-    def _tail(self, layer: int, items: list[_Cached], probs: Tensor) -> Tensor:
-        """Logits (R, C) with layer ``layer``'s attention replaced by ``probs`` (R, H, T, T);
-        the cached layer inputs are zero-padded to T and padding is masked by the model."""
-        T = probs.shape[-1]
-        hidden = torch.zeros(len(items), T, self._hidden, device=self.device)  # (R, T, D)
-        mask = torch.zeros(len(items), T, dtype=torch.long, device=self.device)  # (R, T)
-        for r, c in enumerate(items):
-            hidden[r, : c.length] = c.hidden[layer]
-            mask[r, : c.length] = 1
+    def _tail(self, layer: int, items: list[CachedExample], probs: Tensor, *,
+              checkpointed: bool = False) -> Tensor:
+        """Logits (R, C) with layer ``layer``'s attention replaced by ``probs`` (R, H, T, T)."""
+        return tail_forward(self.model, self.intervention, self.token0_family, self._hidden,
+                            layer, items, probs, checkpointed=checkpointed)
 
-        def replace(a: Tensor) -> Tensor:
-            if a.shape != probs.shape:
-                raise RuntimeError(f"attention shape {tuple(a.shape)} != {tuple(probs.shape)}")
-            return probs
+    def _row_cost(self, layer: int, checkpointed: bool = False) -> Callable[[int], int]:
+        return lambda T: row_bytes(T, layer, num_layers=self.num_layers, num_heads=self.num_heads,
+                                   hidden=self._hidden, inner=self._inner,
+                                   checkpointed=checkpointed)
 
-        family, last = self.token0_family, self.num_layers - 1
-        if family is None:
-            with self.intervention.override(layer, replace):
-                return tail_logits(self.model, layer, hidden, mask)
-
-        def hook(p: Tensor) -> Tensor:  # head masks / captures still apply to the last layer
-            return self.intervention.apply(last, p)
-
-        if layer < last:
-            # Layer l from the given probabilities: values once per distinct example.
-            slot: dict[int, int] = {}
-            index = torch.tensor([slot.setdefault(id(c), len(slot)) for c in items],
-                                 device=self.device)  # (R,)
-            first_rows = [index.tolist().index(u) for u in range(len(slot))]
-            values = layer_values(self.model, family, layer, hidden[first_rows])  # (U, H, T, d)
-            out = scaled_layer_output(self.model, family, layer, hidden, values[index],
-                                      self.intervention.apply(layer, probs))  # (R, T, D)
-            below = tail_hidden(self.model, layer + 1, last, out, mask)  # (R, T, D)
-            top = last_layer_token0(self.model, family, below, mask, hook)  # (R, 1, D)
-        else:
-            row0 = probs[:, :, :1, :]  # (R, H, 1, T): the only row that reaches the logits
-            with self.intervention.override(last, lambda a: row0):
-                top = last_layer_token0(self.model, family, hidden, mask, hook)
-        return head_logits(self.model, family, top)
-
-    def _row_bytes(self, T: int, layer: int) -> int:
-        D, H, inner = self._hidden, self.num_heads, self._inner or 4 * self._hidden
-        per_layer = T * (12 * D + 3 * inner) + 5 * H * T * T  # activations kept for backward
-        return 4 * ((self.num_layers - layer) * per_layer + 3 * H * T * T)
-
-    def _chunks(self, rows: list[tuple[int, int]], cached, layer: int, budget: float):
-        """Consecutive slices of ``rows`` (sorted by length) whose padded memory stays within
-        ``budget`` bytes and whose lengths differ by at most ~10%, so padding wastes little."""
-        start = 0
-        while start < len(rows):
-            end, T = start, 0
-            shortest = cached[rows[start][0]].length
-            while end < len(rows):
-                T_new = max(T, cached[rows[end][0]].length)
-                if end > start and ((end + 1 - start) * self._row_bytes(T_new, layer) > budget
-                                    or T_new > PAD_SLACK * shortest + 1):
-                    break
-                T, end = T_new, end + 1
-            yield rows[start:end]
-            start = end
-
-    def _layer(self, layer, cached, targets, alphas, weights, output, budget, tick):
-        """Integrated gradients for one layer over every cached example: (scores, F(0))."""
+    # -- pass 2: integrated gradients of one layer ------------------------------------------
+    def _integrate(self, layer, cached, targets, alphas, weights, output, budget, tick):
+        """sum_k w_k dF(alpha_k A)/dA for every cached example: list of (H, T, T) float64."""
         m = len(alphas)
         acc = [torch.zeros_like(c.attn[layer], dtype=torch.float64) for c in cached]
         rows = [(i, k) for i in range(len(cached)) for k in range(m)]
-        for chunk in self._chunks(rows, cached, layer, budget):
+        lengths = [c.length for c in cached]
+        # A single row over budget (long inputs, deep tails): checkpoint the layers above l.
+        checkpointed = (self.token0_family is not None
+                        and self._row_cost(layer)(max(lengths)) > budget)
+        for chunk in chunks(rows, lengths, self._row_cost(layer, checkpointed), budget):
             items = [cached[i] for i, _ in chunk]
             a = torch.tensor([float(alphas[k]) for _, k in chunk])
-            scaled = self._scaled(layer, items, a).requires_grad_(True)
-            logits = self._tail(layer, items, scaled)
+            scaled = scaled_attention(layer, items, a, self.num_heads, self.device)
+            scaled.requires_grad_(True)
+            logits = self._tail(layer, items, scaled, checkpointed=checkpointed)
             f = select_output(logits, torch.tensor([targets[i] for i, _ in chunk]), output)
             (grad,) = torch.autograd.grad(f.sum(), scaled)  # (R, H, T, T)
             w = torch.tensor([float(weights[k]) for _, k in chunk], dtype=torch.float64,
@@ -215,24 +162,69 @@ class AttentionAttribution:
                 n = cached[i].length
                 acc[i] += summed[u, :, :n, :n].to(acc[i].device)
             tick(len(chunk))
-        f0 = torch.zeros(len(cached), dtype=torch.float64)
-        with torch.inference_mode():
-            zero_rows = [(i, 0) for i in range(len(cached))]
-            for chunk in self._chunks(zero_rows, cached, layer, budget * 3):
-                items = [cached[i] for i, _ in chunk]
-                logits = self._tail(layer, items, self._scaled(layer, items, torch.zeros(len(chunk))))
-                tgt = torch.tensor([targets[i] for i, _ in chunk])
-                f0[[i for i, _ in chunk]] = select_output(logits, tgt, output).double().cpu()
-                tick(len(chunk))
-        scores = [(c.attn[layer].double() * a_).float().cpu() for c, a_ in zip(cached, acc, strict=True)]
-        return scores, f0
+        return acc
 
-    def _scaled(self, layer: int, items: list[_Cached], alphas: Tensor) -> Tensor:
-        T = max(c.length for c in items)
-        out = torch.zeros(len(items), self.num_heads, T, T, device=self.device)  # (R, H, T, T)
-        for r, c in enumerate(items):
-            out[r, :, : c.length, : c.length] = c.attn[layer] * float(alphas[r])
-        return out
+    @torch.inference_mode()
+    def _f_zero(self, layer, cached, targets, output, budget, tick) -> Tensor:
+        """F with layer ``layer``'s attention zeroed, per example (float64)."""
+        f0 = torch.zeros(len(cached), dtype=torch.float64)
+        rows = [(i, 0) for i in range(len(cached))]
+        for chunk in chunks(rows, [c.length for c in cached], self._row_cost(layer), budget * 3):
+            items = [cached[i] for i, _ in chunk]
+            zeros = scaled_attention(layer, items, torch.zeros(len(chunk)), self.num_heads,
+                                     self.device)
+            logits = self._tail(layer, items, zeros)
+            tgt = torch.tensor([targets[i] for i, _ in chunk])
+            f0[[i for i, _ in chunk]] = select_output(logits, tgt, output).double().cpu()
+            tick(len(chunk))
+        return f0
+
+    def _layer(self, layer, cached, targets, ladder: NodeLadder, output, budget, tick, f_full):
+        """Scores (per example (H, T, T) float32), F(0) and nodes used, refining by the gap."""
+        f0 = self._f_zero(layer, cached, targets, output, budget, tick)
+        delta = f_full - f0
+        scores: list[Tensor | None] = [None] * len(cached)
+        nodes = [0] * len(cached)
+        todo = list(range(len(cached)))
+        for rung in range(len(ladder.rungs)):
+            alphas, weights = ladder.rule(rung)
+            part = [cached[i] for i in todo]
+            acc = self._integrate(layer, part, [targets[i] for i in todo], alphas, weights,
+                                  output, budget, tick)
+            for i, a in zip(todo, acc, strict=True):
+                scores[i] = (cached[i].attn[layer].double() * a).float().cpu()
+                nodes[i] = len(alphas)
+            todo = [i for i in todo
+                    if ladder.needs_more(float(scores[i].double().sum()) - float(delta[i]),
+                                         float(delta[i]))]
+            if not todo:
+                break
+        return scores, f0, nodes
+
+    def _layer_checked(self, layer, cached, tgts, ladder, output, budget, tick, f_full):
+        if self.device.type != "cuda":
+            return self._layer(layer, cached, tgts, ladder, output, budget, tick, f_full)
+        matmul = torch.backends.cuda.matmul
+        previous = matmul.allow_tf32
+        try:
+            matmul.allow_tf32 = True
+            scores, f0, nodes = self._layer(layer, cached, tgts, ladder, output, budget, tick,
+                                            f_full)
+        finally:
+            matmul.allow_tf32 = previous
+        gaps = torch.tensor([float(s.double().sum()) for s in scores]) - (f_full - f0)
+        bad = (gaps.abs() > GAP_TOLERANCE * (f_full - f0).abs()).nonzero().flatten().tolist()
+        if bad:  # TF32 out of tolerance: those examples again in full float32
+            matmul.allow_tf32 = False
+            try:
+                sub = [cached[i] for i in bad]
+                s2, f02, n2 = self._layer(layer, sub, [tgts[i] for i in bad], ladder, output,
+                                          budget, lambda n: None, f_full[bad])
+            finally:
+                matmul.allow_tf32 = previous
+            for j, i in enumerate(bad):
+                scores[i], f0[i], nodes[i] = s2[j], f02[j], n2[j]
+        return scores, f0, nodes
 
     # -- public API ----------------------------------------------------------------------------
     def attribute(
@@ -245,6 +237,7 @@ class AttentionAttribution:
         output: str = "probability",
         layers: Sequence[int] | None = None,
         memory_budget_mb: float = 1024,
+        gap_tolerance: float | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> list[AttributionResult]:
         """Attribute every example; results come back in input order.
@@ -254,14 +247,16 @@ class AttentionAttribution:
             target: "predicted" (default), "gold" (needs labels), a class index or label name,
                 or one class index per example.
             method: quadrature rule, one of ``attribution.quadrature.QUADRATURES``.
-            steps: number of nodes (default 8 for Gauss-Legendre, 20 for the Riemann sums).
+            steps: number of nodes; None (default) gives the error-controlled Gauss-Legendre
+                ladder (``node_control``) or 20 for the Riemann sums.
             output: "probability" (softmax of the target, as the paper) or "logit".
             layers: layers to attribute (default all); others get zero scores and NaN gaps.
             memory_budget_mb: bound on the activations of one batch of (example, alpha) rows.
+            gap_tolerance: relative completeness-gap tolerance of the adaptive default.
             progress: called with the completed fraction in [0, 1].
         """
         exs = self._examples(examples)
-        alphas, weights = quadrature(method, steps)
+        ladder = ladder_for(method, steps, gap_tolerance)
         chosen = self._layers(layers)
         if output not in ("probability", "logit"):
             raise AttributionInputError(f"unknown output {output!r}; valid: logit, probability")
@@ -271,20 +266,22 @@ class AttentionAttribution:
         lengths = token_lengths(self.loaded.tokenizer, exs)
         # Sort by (single/pair, length): a block never mixes the two and pads little.
         order = sorted(range(len(exs)), key=lambda i: (exs[i].pair is not None, lengths[i], i))
-        total = len(exs) * len(chosen) * (len(alphas) + 1)
+        total = len(exs) * len(chosen) * (ladder.rungs[0] + 1)  # grows if nodes are refined
         done = [0]
 
         def tick(n: int) -> None:
             done[0] += n
             if progress is not None:
-                progress(min(done[0] / total, 1.0))
+                progress(min(done[0] / total, 0.99))
 
         results: list[AttributionResult | None] = [None] * len(exs)
-        def cache_bytes(T: int) -> int:  # layer inputs + attention kept per example
-            return 12 * self.num_layers * (T * self._hidden + self.num_heads * T * T)
+
+        def cost(T: int) -> int:
+            return cache_bytes(T, num_layers=self.num_layers, num_heads=self.num_heads,
+                               hidden=self._hidden)
 
         pairs = [e.pair is not None for e in exs]
-        for block in length_blocks(order, lengths, pairs, cache_bytes, budget / 4):
+        for block in length_blocks(order, lengths, pairs, cost, budget / 4):
             cached = self._plain([exs[i] for i in block])
             logits = torch.stack([c.logits for c in cached])  # (B, C)
             tgts = resolve_targets(target, [exs[i] for i in block], logits, self.loaded.labels,
@@ -292,48 +289,31 @@ class AttentionAttribution:
             f_full = select_output(logits, torch.tensor(tgts), output).double().cpu()
             per_layer = {}
             for layer in chosen:
-                per_layer[layer] = self._layer_checked(layer, cached, tgts, alphas, weights,
-                                                       output, budget, tick, f_full)
+                per_layer[layer] = self._layer_checked(layer, cached, tgts, ladder, output,
+                                                       budget, tick, f_full)
             for b, i in enumerate(block):
                 results[i] = self._result(cached[b], logits[b], tgts[b], per_layer, b, f_full[b],
-                                          method, len(alphas), output, chosen)
+                                          ladder, output, chosen)
         if progress is not None:
             progress(1.0)
         return results  # type: ignore[return-value]
 
-    def _layer_checked(self, layer, cached, tgts, alphas, weights, output, budget, tick, f_full):
-        if self.device.type != "cuda":
-            return self._layer(layer, cached, tgts, alphas, weights, output, budget, tick)
-        matmul = torch.backends.cuda.matmul
-        previous = matmul.allow_tf32
-        try:
-            matmul.allow_tf32 = True
-            scores, f0 = self._layer(layer, cached, tgts, alphas, weights, output, budget, tick)
-        finally:
-            matmul.allow_tf32 = previous
-        gaps = torch.tensor([float(s.double().sum()) for s in scores]) - (f_full - f0)
-        if bool((gaps.abs() > GAP_TOLERANCE * (f_full - f0).abs()).any()):
-            matmul.allow_tf32 = False
-            try:
-                return self._layer(layer, cached, tgts, alphas, weights, output, budget,
-                                   lambda n: None)
-            finally:
-                matmul.allow_tf32 = previous
-        return scores, f0
-
-    def _result(self, c, logits, tgt, per_layer, b, f_full, method, steps, output, chosen):
+    def _result(self, c, logits, tgt, per_layer, b, f_full, ladder, output, chosen):
         L, H, T = self.num_layers, self.num_heads, c.length
         scores = torch.zeros(L, H, T, T)  # (L, H, T, T)
         gaps, deltas = [float("nan")] * L, [float("nan")] * L
-        for layer, (layer_scores, f0) in per_layer.items():
+        nodes = [0] * L
+        for layer, (layer_scores, f0, used) in per_layer.items():
             scores[layer] = layer_scores[b]
             deltas[layer] = float(f_full - f0[b])
             gaps[layer] = float(layer_scores[b].double().sum()) - deltas[layer]
+            nodes[layer] = used[b]
         probs = torch.softmax(logits.double(), -1)
         return AttributionResult(
             tokens=c.tokens, prediction=int(logits.argmax()), probabilities=probs.tolist(),
-            target=int(tgt), scores=scores, completeness_gap=gaps, method=method, steps=steps,
-            output=output, layers=list(chosen), path_delta=deltas,
+            target=int(tgt), scores=scores, completeness_gap=gaps, method=ladder.method,
+            steps=max(nodes), output=output, layers=list(chosen), path_delta=deltas,
+            nodes=nodes, gap_tolerance=ladder.tolerance if ladder.adaptive else None,
         )
 
     def path_function(

@@ -13,7 +13,7 @@ class AttributionResult:
     """Self-attention attribution of one example.
 
     ``scores[l, h, i, j]`` is Attr_h(A_l)[i, j] (zero for layers not requested) with padding
-    removed; ``completeness_gap[l]`` = sum(scores[l]) - (F(A) - F(0)) (NaN when not requested);
+    removed; ``steps`` is the most nodes any layer used (``nodes`` per layer); ``completeness_gap[l]`` = sum(scores[l]) - (F(A) - F(0)) (NaN when not requested);
     ``path_delta[l]`` = F(A) - F(0) with layer ``l`` zeroed.
     """
 
@@ -28,6 +28,8 @@ class AttributionResult:
     output: str = "probability"
     layers: list[int] = field(default_factory=list)
     path_delta: list[float] = field(default_factory=list)
+    nodes: list[int] = field(default_factory=list)  # quadrature nodes used per layer (0: not run)
+    gap_tolerance: float | None = None  # relative gap tolerance of the adaptive rule, else None
 
     def to_json(self) -> dict:
         """A JSON-ready dict: tokens, prediction, probabilities, target, scores (L x H x T x T),
@@ -49,4 +51,6 @@ class AttributionResult:
             "steps": int(self.steps),
             "output": self.output,
             "layers": list(self.layers),
+            "nodes": list(self.nodes),
+            "gap_tolerance": self.gap_tolerance,
         }

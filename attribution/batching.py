@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from attribution.data import Example
+from attribution.data import Example, model_max_length
 
 MAX_BLOCK = 256
 
@@ -12,8 +12,7 @@ MAX_BLOCK = 256
 def token_lengths(tokenizer, examples: Sequence[Example]) -> list[int]:
     """Token count of every example (singles and pairs tokenized separately)."""
     out = [0] * len(examples)
-    max_len = getattr(tokenizer, "model_max_length", None)
-    max_len = max_len if max_len and max_len < 100_000 else 512
+    max_len = model_max_length(tokenizer)
     for is_pair in (False, True):
         idx = [i for i, e in enumerate(examples) if (e.pair is not None) == is_pair]
         if idx:

@@ -100,9 +100,19 @@ def dataset_sha256(path: str | Path) -> str:
         raise DataError(f"cannot read {Path(path).name}: {exc.strerror}") from exc
 
 
-def encode(tokenizer, examples: Sequence[Example], device: str | torch.device | None = None):
+def model_max_length(tokenizer) -> int:
+    """The tokenizer's maximum input length (512 when it states none or a sentinel)."""
+    max_len = getattr(tokenizer, "model_max_length", None)
+    return int(max_len) if max_len and max_len < 100_000 else 512
+
+
+def encode(tokenizer, examples: Sequence[Example], device: str | torch.device | None = None,
+           *, truncation: str = "head", max_length: int | None = None):
     """Tokenize a batch with dynamic padding (to the longest in the batch), truncating to the
-    tokenizer's maximum length. Returns a ``BatchEncoding`` of tensors on ``device``."""
+    tokenizer's maximum length (or ``max_length``) on side ``truncation`` ("head", "tail",
+    "head+tail"; see ``attribution.truncation``). Returns a ``BatchEncoding`` of tensors on
+    ``device``. Callers that need the counts of what was cut call
+    ``truncation.truncate_examples`` themselves first."""
     if not examples:
         raise DataError("no examples to encode")
     for ex in examples:
@@ -110,18 +120,22 @@ def encode(tokenizer, examples: Sequence[Example], device: str | torch.device | 
             raise DataError("empty text")
         if ex.pair is not None and (not isinstance(ex.pair, str) or not ex.pair.strip()):
             raise DataError("empty pair text")
+    if truncation != "head" or max_length is not None:
+        from attribution.truncation import truncate_examples
+
+        examples, _ = truncate_examples(tokenizer, examples, side=truncation, max_length=max_length)
     texts = [ex.text for ex in examples]
     pairs = [ex.pair for ex in examples]
     has_pairs = any(p is not None for p in pairs)
     if has_pairs and not all(p is not None for p in pairs):
         raise DataError("a batch mixes single texts and sentence pairs")
-    max_len = getattr(tokenizer, "model_max_length", None)
+    limit = model_max_length(tokenizer) if max_length is None else max_length
     enc = tokenizer(
         texts,
         pairs if has_pairs else None,
         padding=True,
         truncation=True,
-        max_length=max_len if max_len and max_len < 100_000 else 512,
+        max_length=limit,
         return_tensors="pt",
     )
     return enc.to(device) if device is not None else enc

@@ -53,28 +53,66 @@ class MaskedEvaluator:
                 f"head masks must be (M, {self.num_layers}, {self.num_heads}), got {tuple(masks.shape)}")
         return masks.float()
 
+    def _row_bytes(self, T: int) -> int:
+        """Float32 bytes one row of length T holds at the peak of an eager forward: a few
+        (H, T, T) attention tensors (scores, probabilities, the masked copy) plus the widest
+        activations."""
+        cfg = self.loaded.model.config
+        hidden = int(getattr(cfg, "hidden_size", 0) or cfg.dim)
+        inner = int(getattr(cfg, "intermediate_size", 0) or getattr(cfg, "hidden_dim", 0)) or 4 * hidden
+        return 4 * (4 * self.num_heads * T * T + T * (inner + 4 * hidden))
+
+    def _groups(self, order: list[int], lengths: list[int], per_pass: int, budget: float):
+        """Consecutive slices of ``order`` (sorted by length), at most ``per_pass`` examples and
+        ``budget`` bytes for one mask configuration each (at least one example)."""
+        group: list[int] = []
+        for i in order:
+            T = max([lengths[j] for j in group] + [lengths[i]])
+            if group and (len(group) >= per_pass or (len(group) + 1) * self._row_bytes(T) > budget):
+                yield group
+                group = []
+            group.append(i)
+        if group:
+            yield group
+
     @torch.no_grad()
     def logits(self, examples: Sequence[Example], masks: torch.Tensor, *, max_rows: int = 256,
-               examples_per_pass: int = 32,
+               examples_per_pass: int = 32, memory_budget_mb: float = 256,
                progress: Callable[[float], None] | None = None) -> torch.Tensor:
         """Logits (M, N, C) of N examples under each of M masks (M, L, H).
 
-        Examples are grouped by token length (little padding), ``examples_per_pass`` at a
-        time, each group repeated for as many masks as fit in ``max_rows`` rows.
+        Examples are grouped by token length (little padding), at most ``examples_per_pass``
+        at a time, each group repeated for as many masks as fit in ``max_rows`` rows and in
+        ``memory_budget_mb`` of activations. The memory bound matters for long inputs: a fixed
+        256 rows of 512 tokens would hold 256 x H x 512 x 512 attention weights (3 GB per
+        tensor for 12 heads) and thrash; the budget keeps batches in cache-friendly sizes.
         """
         masks = self.check_masks(masks).to(self.loaded.device)
         if not examples:
             raise AttributionInputError("no examples to evaluate")
+        if not memory_budget_mb > 0:
+            raise AttributionInputError("memory_budget_mb must be positive")
+        budget = float(memory_budget_mb) * 2**20
         n_masks = masks.shape[0]
-        ex_chunk = max(1, min(len(examples), examples_per_pass, max_rows))
-        cfg_chunk = max(1, max_rows // ex_chunk)
+        per_pass = max(1, min(len(examples), examples_per_pass, max_rows))
         lengths = token_lengths(self.loaded.tokenizer, list(examples))
         order = sorted(range(len(examples)), key=lambda i: (examples[i].pair is not None, lengths[i], i))
+        pairs = [ex.pair is not None for ex in examples]
+        groups: list[list[int]] = []
+        for group in self._groups(order, lengths, per_pass, budget):
+            start = 0  # a group never mixes single texts and pairs
+            for k in range(1, len(group) + 1):
+                if k == len(group) or pairs[group[k]] != pairs[group[start]]:
+                    groups.append(group[start:k])
+                    start = k
+        plan = []
+        for idx in groups:
+            row = self._row_bytes(max(lengths[i] for i in idx))
+            plan.append((idx, max(1, min(max_rows // len(idx), int(budget // (len(idx) * row))))))
+        total = sum(-(-n_masks // c) for _, c in plan)
         out = torch.empty(n_masks, len(examples), self.loaded.model.config.num_labels)
-        total = -(-len(examples) // ex_chunk) * -(-n_masks // cfg_chunk)
         done = 0
-        for e0 in range(0, len(examples), ex_chunk):
-            idx = order[e0:e0 + ex_chunk]
+        for idx, cfg_chunk in plan:
             part = [examples[i] for i in idx]
             enc = encode(self.loaded.tokenizer, part, self.loaded.device)
             b = len(part)

@@ -23,15 +23,18 @@ DEFAULT_STAGES: list[str] = list(STAGE_NAMES)  # every stage is wired in this bu
 
 # Bump a stage's version when its result format or science changes: old caches stop matching.
 STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES}
+STAGE_VERSIONS["attribution"] = 2  # bounded report: top-k heatmaps, no dense tensors in JSON
 
 _SLICE_FIELDS = (
     "seed", "text_column", "pair_column", "label_column", "label_names",
     "mining_fraction", "importance_fraction", "allow_overlap", "max_rows",
+    "truncation", "max_length",
 )
 # Fields each stage's result depends on (besides the model and dataset hashes and the slices).
 STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "clean_eval": ("eval_examples",),
-    "attribution": ("examples", "steps", "method", "tree_threshold"),
+    "attribution": ("examples", "steps", "method", "tree_threshold", "heatmap_tokens",
+                    "dense_tensors"),
     "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
               "method"),
     "triggers": ("triggers", "trigger_threshold", "mining_examples", "eval_examples", "steps", "method",
@@ -92,6 +95,14 @@ class AuditConfig(BaseModel):
     importance_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     allow_overlap: bool = Field(False, description="every slice is the whole dataset (small data only)")
     max_rows: int | None = Field(None, ge=1, description="read at most this many rows of the dataset")
+    truncation: str = Field("head", description="how inputs longer than the model's maximum are cut "
+                            "(common.registries.TRUNCATION_SIDES: head, tail, head+tail)")
+    max_length: int | None = Field(None, ge=8, le=100_000,
+                                   description="cut inputs to this many tokens (default: the model's maximum)")
+    heatmap_tokens: int = Field(16, ge=2, le=64, description="tokens per attribution heatmap in the "
+                                "report (the top-k by attribution mass; the report's size does not grow with T)")
+    dense_tensors: bool = Field(False, description="also write every (L, H, T, T) attribution tensor to "
+                                "a safetensors sidecar (attribution_tensors.safetensors)")
     time_budget_s: float | None = Field(None, gt=0)
 
     @field_validator("stages")
@@ -137,6 +148,11 @@ class AuditConfig(BaseModel):
     @classmethod
     def _known_method(cls, value: str) -> str:
         return registries.check_name("quadrature", value)
+
+    @field_validator("truncation")
+    @classmethod
+    def _known_truncation(cls, value: str) -> str:
+        return registries.check_name("truncation side", value)
 
     @field_validator("trigger_ranking")
     @classmethod

@@ -61,6 +61,8 @@ UNSUPPORTED_ARCHITECTURES: dict[str, str] = {
 }
 # Dataset file formats (common.dataset_reader: the one reader of the API and the worker).
 DATASET_FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "parquet")
+# How inputs longer than the model's maximum are cut (attribution.truncation).
+TRUNCATION_SIDES: tuple[str, ...] = ("head", "tail", "head+tail")
 
 REGISTRIES: dict[str, tuple[str, ...]] = {
     "architecture": ARCHITECTURES,
@@ -73,6 +75,7 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "trigger mining ranking": TRIGGER_MINING_RANKINGS,
     "trigger ranking": TRIGGER_RANKINGS,
     "dataset format": DATASET_FORMATS,
+    "truncation side": TRUNCATION_SIDES,
 }
 
 

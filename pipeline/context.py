@@ -7,6 +7,7 @@ of the run that made it (no import cycle; a test can build one by hand).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from common.audit_config import AuditConfig
@@ -24,6 +25,8 @@ class StageContext:
         previous: returns an earlier stage's result, or None when it is not selected nor cached.
         tick: reports this stage's fraction done; raises ``AuditCancelled`` when cancelled.
         model_sha256, dataset_sha256: the content hashes of the inputs (``common.hashing``).
+        artifact_dir: where a stage writes binary sidecars (``artifact_path``); the report writer
+            copies the ones the results name next to report.json.
         labels: returns the class names in index order (``AuditConfig.label_names`` when given);
             default: the loaded model's.
     """
@@ -31,7 +34,7 @@ class StageContext:
     def __init__(self, config: AuditConfig, stage: str, *, loaded: Callable[[], Any],
                  slices: Callable[[], dict[str, list[Any]]],
                  previous: Callable[[str], dict | None], tick: Callable[[float], None],
-                 model_sha256: str, dataset_sha256: str,
+                 model_sha256: str, dataset_sha256: str, artifact_dir: Path | None = None,
                  labels: Callable[[], list[str]] | None = None):
         self.config = config
         self.stage = stage
@@ -41,7 +44,15 @@ class StageContext:
         self._tick = tick
         self.model_sha256 = model_sha256
         self.dataset_sha256 = dataset_sha256
+        self.artifact_dir = artifact_dir
         self._labels = labels
+
+    def artifact_path(self, name: str) -> Path:
+        """A path for a binary sidecar ``name`` of this stage (its directory exists)."""
+        if self.artifact_dir is None:
+            raise AuditInputError(f"stage {self.stage}: this run keeps no binary artifacts")
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        return self.artifact_dir / name
 
     @property
     def loaded(self) -> Any:

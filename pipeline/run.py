@@ -66,6 +66,7 @@ class AuditRun:
         self._slices: dict[str, list[Any]] | None = None
         self._results: dict[str, dict] = {}
         self._skipped_for_budget: list[str] = []
+        self._truncation: dict | None = None
 
     # -- lazily loaded shared state -------------------------------------------------------
     def loaded(self) -> Any:
@@ -99,13 +100,18 @@ class AuditRun:
     def examples(self) -> list[Any]:
         if self._examples is None:
             from attribution.data import load_examples
+            from attribution.truncation import truncate_examples
 
             cfg = self.config
-            self._examples = load_examples(
+            rows = load_examples(
                 self.data_path, text_column=cfg.text_column, pair_column=cfg.pair_column,
                 label_column=cfg.label_column, labels=self.labels(), limit=cfg.max_rows)
-            if not self._examples:
+            if not rows:
                 raise AuditInputError(f"no examples in {self.data_name}")
+            # Explicit truncation: every stage sees the same cut inputs; the counts go in the report.
+            self._examples, stats = truncate_examples(
+                self.loaded().tokenizer, rows, side=cfg.truncation, max_length=cfg.max_length)
+            self._truncation = stats.to_json()
         return self._examples
 
     def slices(self) -> dict[str, list[Any]]:
@@ -145,7 +151,8 @@ class AuditRun:
             ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices, labels=self.labels,
                                previous=self.stage_result_if_selected,
                                tick=lambda f: self._tick(name, f),
-                               model_sha256=self.model_sha256, dataset_sha256=self.dataset_sha256)
+                               model_sha256=self.model_sha256, dataset_sha256=self.dataset_sha256,
+                               artifact_dir=self.cache_dir / "artifacts")
             started = time.time()
             t0 = time.perf_counter()
             result = json_safe(stage_module(name).run(ctx))
@@ -153,7 +160,7 @@ class AuditRun:
                    "config": self.config.model_dump(), "started": started,
                    "seconds": round(time.perf_counter() - t0, 3), "result": result,
                    "slice_sizes": {k: len(v) for k, v in (self._slices or {}).items()},
-                   "rows": len(self._examples or [])}
+                   "rows": len(self._examples or []), "truncation": self._truncation}
             self.store.put(name, doc["cache_key"], doc)
             self.executed.append(name)
             self._tick(name, 1.0)
@@ -200,4 +207,4 @@ class AuditRun:
         """Write report.html, report.json (and triggers.json + recipe.py when triggers ran)."""
         from pipeline.report.writer import write_report
 
-        return write_report(self.results(), Path(out_dir))
+        return write_report(self.results(), Path(out_dir), artifact_dir=self.cache_dir / "artifacts")

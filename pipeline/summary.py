@@ -115,15 +115,16 @@ def build_results(*, config: AuditConfig, stage_names: list[str], docs: dict[str
     and sha256; ``docs`` are the stage documents of the run's result store.
     """
     stages = {name: doc["result"] for name, doc in docs.items()}
-    slice_sizes, rows = {}, None
+    slice_sizes, rows, truncation = {}, None, None
     for doc in docs.values():
         if doc.get("slice_sizes"):
             slice_sizes, rows = doc["slice_sizes"], doc.get("rows")
+        truncation = doc.get("truncation") or truncation
     meta = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": _versions(),
         "model": model,
-        "dataset": {**dataset, "rows": rows, "slices": slice_sizes},
+        "dataset": {**dataset, "rows": rows, "slices": slice_sizes, "truncation": truncation},
         "config": config.model_dump(),
         "seed": config.seed,
         "timings": {name: doc.get("seconds") for name, doc in docs.items()},

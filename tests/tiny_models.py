@@ -111,6 +111,7 @@ def build_tiny_model(
     seed: int = 0,
     id2label: dict[int, str] | None = None,
     init_std: float = 0.02,
+    max_positions: int = MAX_POSITIONS,
 ) -> Path:
     """Build, seed and save a tiny ``arch`` sequence classifier with its tokenizer.
 
@@ -132,23 +133,23 @@ def build_tiny_model(
                      attention_probs_dropout_prob=0.0, **common)
     if arch == "bert":
         tok, n = _wordpiece(out, tf.BertTokenizerFast)
-        config = tf.BertConfig(vocab_size=n, max_position_embeddings=MAX_POSITIONS, **bert_like)
+        config = tf.BertConfig(vocab_size=n, max_position_embeddings=max_positions, **bert_like)
     elif arch == "electra":
         tok, n = _wordpiece(out, tf.ElectraTokenizerFast)
         config = tf.ElectraConfig(vocab_size=n, embedding_size=max(hidden // 2, 4),
-                                  max_position_embeddings=MAX_POSITIONS, **bert_like)
+                                  max_position_embeddings=max_positions, **bert_like)
     elif arch == "distilbert":
         tok, n = _wordpiece(out, tf.DistilBertTokenizerFast)
         config = tf.DistilBertConfig(vocab_size=n, dim=hidden, n_layers=layers, n_heads=heads,
                                      hidden_dim=hidden * 2, dropout=0.0, attention_dropout=0.0,
                                      seq_classif_dropout=0.0,
-                                     max_position_embeddings=MAX_POSITIONS, **common)
+                                     max_position_embeddings=max_positions, **common)
     else:
         tok, n = _byte_bpe(out) if arch == "roberta" else _unigram(out)
         cls = tf.RobertaConfig if arch == "roberta" else tf.XLMRobertaConfig
-        config = cls(vocab_size=n, max_position_embeddings=MAX_POSITIONS + 2, type_vocab_size=1,
+        config = cls(vocab_size=n, max_position_embeddings=max_positions + 2, type_vocab_size=1,
                      pad_token_id=1, bos_token_id=0, eos_token_id=2, **bert_like)
-    tok.model_max_length = MAX_POSITIONS
+    tok.model_max_length = max_positions
     torch.manual_seed(seed)
     model = tf.AutoModelForSequenceClassification.from_config(config)
     model.save_pretrained(out, safe_serialization=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from attaudit.cli.audit_run import build_config, run_audit
+from attaudit.cli.audit_run import build_config, plan_audit, run_audit
 from common import registries
 from common.audit_config import DEFAULT_STAGES, STAGE_NAMES
 
@@ -32,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text-column")
     p.add_argument("--pair-column")
     p.add_argument("--label-column")
+    p.add_argument("--truncation", choices=registries.TRUNCATION_SIDES,
+                   help="how inputs longer than the model's maximum are cut (default head)")
+    p.add_argument("--max-length", type=int, help="cut inputs to this many tokens (default: model maximum)")
+    p.add_argument("--dense-tensors", action="store_true", default=None,
+                   help="also write the (L, H, T, T) attribution tensors to attribution_tensors.safetensors")
+    p.add_argument("--plan", action="store_true",
+                   help="estimate each stage's time on this device (one timed calibration pass) and exit")
     p.add_argument("--label-names", metavar="NAME,NAME,...",
                    help="names of the model's classes in index order, e.g. negative,positive, for a model "
                    "whose config calls them LABEL_0, LABEL_1, ...")
@@ -41,5 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     config = build_config(args)
+    if args.plan:
+        plan_audit(args.model, args.data, config, args.out, args.work_dir)
+        return 0
     run_audit(args.model, args.data, config, args.out, args.work_dir)
     return 0

@@ -29,7 +29,8 @@ def build_config(args: argparse.Namespace, **defaults: object):
 
     fields = dict(defaults)
     for name in ("stages", "examples", "eval_examples", "steps", "triggers", "heads_orderings", "seed",
-                 "text_column", "pair_column", "label_column", "label_names"):
+                 "text_column", "pair_column", "label_column", "truncation", "max_length",
+                 "dense_tensors", "label_names"):
         value = getattr(args, name, None)
         if name == "label_names" and value is not None:
             value = _names(value)
@@ -106,3 +107,18 @@ def run_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None)
               f"name them in index order with --label-names NAME0,NAME1,... (for example negative,positive)",
               file=sys.stderr)
     return results
+
+
+def plan_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None) -> dict:
+    """Print (and write ``OUT/plan.json``) each stage's estimated time; runs no stage."""
+    import json
+
+    from common.atomic_io import write_text_atomic
+    from pipeline import AuditRun
+    from pipeline.plan import estimate, format_plan
+
+    run = AuditRun(model, data, config, work_dir or (out / "cache"))
+    plan = estimate(run)
+    write_text_atomic(Path(out) / "plan.json", json.dumps(plan, indent=1) + "\n")
+    print(format_plan(plan))
+    return plan

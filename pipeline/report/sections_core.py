@@ -132,7 +132,7 @@ def attribution(results: dict) -> str:
     if not a or not a.get("examples"):
         return f'<section id="attribution"><h2>Token-pair attribution</h2>{not_run(results, "attribution")}</section>'
     exs = a["examples"]
-    layers, heads = len(exs[0]["scores"]), len(exs[0]["scores"][0])
+    layers, heads = len(exs[0]["heatmap"]["scores"]), len(exs[0]["heatmap"]["scores"][0])
     labels = a["labels"]
     ex_opts = "".join(f'<option value="{i}">{i + 1}: {esc(e["text"][:60])}</option>' for i, e in enumerate(exs))
     start = default_layer(exs[0])
@@ -158,7 +158,9 @@ def attribution(results: dict) -> str:
             f"The heatmap opens on layer {start}, the layer below the top with the most attribution for the "
             f"first example. In the top layer (layer {layers - 1}) only the [CLS] row can be non-zero: the "
             f"classifier reads the [CLS] vector alone, so no other token's attention there reaches the "
-            f"output and its attribution is exactly zero.</p>"
+            f"output and its attribution is exactly zero. Long inputs show the tokens with the most attribution "
+            f"mass (at most {len(exs[0]['heatmap']['index'])} here); the dense tensors are in the safetensors "
+            f"sidecar when requested (<code>dense_tensors</code>).</p>"
             f'<div class="controls"><label>Example <select id="sel-example" data-group="attr">{ex_opts}'
             f'</select></label><label>Layer <select id="sel-layer">{layer_opts}</select></label>'
             f'<label>Head <select id="sel-head">{head_opts}</select></label></div>'

@@ -175,6 +175,15 @@ def get_triggers(audit_id: str, tenant: CurrentTenant, session: SessionDep, stor
                         filename=f"triggers-{audit_id}.json")
 
 
+@router.get("/{audit_id}/tensors")
+def get_tensors(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep):  # noqa: ANN201
+    """The dense (L, H, T, T) attribution tensors (safetensors; audits run with
+    ``dense_tensors: true``; layout in ``attribution.tensor_sidecar``)."""
+    path = _artifact(_own_audit(session, tenant, audit_id), store, "attribution_tensors.safetensors")
+    return FileResponse(path, media_type="application/octet-stream",
+                        filename=f"attribution-tensors-{audit_id}.safetensors")
+
+
 @router.get("/{audit_id}/recipe")
 def get_recipe(audit_id: str, tenant: CurrentTenant, session: SessionDep, store: StoreDep):  # noqa: ANN201
     path = _artifact(_own_audit(session, tenant, audit_id), store, "recipe.py")

@@ -32,7 +32,7 @@ def _rel_gaps(results):
 def test_completeness_with_defaults(engines, arch):
     results = engines[arch].attribute(EXAMPLES)
     for r in results:
-        assert r.method == "gausslegendre" and r.steps == 8
+        assert r.method == "gausslegendre" and set(r.nodes) <= {5, 10} and r.steps == max(r.nodes)
         assert r.scores.shape == (2, 2, len(r.tokens), len(r.tokens))
         assert r.scores.dtype == torch.float32 and r.scores.device.type == "cpu"
         assert min(abs(d) for d in r.path_delta) > 1e-4  # the integral is not trivially zero
@@ -170,3 +170,59 @@ def test_bad_options(engines):
         engine.attribute(Example("   "))
     with pytest.raises(AttributionInputError, match="no examples"):
         engine.attribute([])
+
+
+@pytest.mark.parametrize("arch", SMOOTH)
+def test_adaptive_nodes_refine_only_above_tolerance(engines, arch):
+    """The default ladder: every (example, layer) ends within the gap tolerance or on the last
+    rung, and its scores are exactly those of the fixed rule with the nodes it used."""
+    from attribution.node_control import DEFAULT_LADDER, DEFAULT_TOLERANCE, GAP_FLOOR
+
+    engine = engines[arch]
+    adaptive = engine.attribute(EXAMPLES)
+    fixed = {m: engine.attribute(EXAMPLES, steps=m) for m in DEFAULT_LADDER}
+    for i, r in enumerate(adaptive):
+        assert r.gap_tolerance == DEFAULT_TOLERANCE
+        for layer, m in enumerate(r.nodes):
+            first = fixed[DEFAULT_LADDER[0]][i]
+            first_ok = abs(first.completeness_gap[layer]) <= DEFAULT_TOLERANCE * max(
+                abs(first.path_delta[layer]), GAP_FLOOR)
+            assert (m == DEFAULT_LADDER[0]) == first_ok  # refined exactly when the gap said so
+            ref = fixed[m][i].scores[layer]
+            assert (r.scores[layer] - ref).abs().max() <= 1e-6 * ref.abs().max()
+            assert r.completeness_gap[layer] == pytest.approx(fixed[m][i].completeness_gap[layer],
+                                                              abs=1e-7)
+    assert max(_rel_gaps(adaptive)) < 1e-3
+
+
+def test_adaptive_tolerance_controls_the_gap(engines):
+    engine = engines["bert"]
+    tight = engine.attribute(EXAMPLES, gap_tolerance=1e-9)  # every pair reaches the last rung
+    loose = engine.attribute(EXAMPLES, gap_tolerance=10.0)  # nothing is refined
+    assert all(set(r.nodes) == {10} for r in tight) and all(set(r.nodes) == {5} for r in loose)
+    assert max(_rel_gaps(tight)) <= max(_rel_gaps(loose))
+    one_row = engine.attribute(EXAMPLES, memory_budget_mb=1e-9)  # chunking changes nothing
+    for a, b in zip(engine.attribute(EXAMPLES), one_row, strict=True):
+        assert a.nodes == b.nodes
+        assert (a.scores - b.scores).abs().max() <= 1e-6 * a.scores.abs().max()
+    with pytest.raises(AttributionInputError, match="gap_tolerance"):
+        engine.attribute(EXAMPLES, steps=8, gap_tolerance=1e-3)
+
+
+def test_rows_over_budget_run_checkpointed_with_the_same_numbers(tiny3_dir, monkeypatch):
+    """A row alone above the memory budget runs the layers above l under activation
+    checkpointing (one layer's activations at a time): same scores as the plain tail."""
+    import torch.utils.checkpoint as cp
+
+    from attribution.attention_attribution import AttentionAttribution
+    from attribution.model_loading import load_classifier
+
+    engine = AttentionAttribution(load_classifier(tiny3_dir))
+    plain = engine.attribute(EXAMPLES[:2], steps=4)
+    calls = []
+    original = cp.checkpoint
+    monkeypatch.setattr(cp, "checkpoint", lambda *a, **k: calls.append(1) or original(*a, **k))
+    tight = engine.attribute(EXAMPLES[:2], steps=4, memory_budget_mb=1e-3)
+    assert calls  # the checkpointed path ran
+    for a, b in zip(plain, tight, strict=True):
+        assert (a.scores - b.scores).abs().max() <= 1e-6 * a.scores.abs().max()

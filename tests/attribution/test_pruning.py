@@ -53,6 +53,27 @@ def test_row_masks_equal_transformers_head_mask(tiny_loaded):  # noqa: F811
     assert not torch.allclose(ours[0], ours[1])
 
 
+def test_batched_masks_equal_one_mask_at_a_time(tiny_loaded):  # noqa: F811
+    """Many configurations per forward (any row / memory budget) give the accuracies and logits
+    of evaluating each mask alone, one example at a time."""
+    ev = MaskedEvaluator(tiny_loaded)
+    gen = torch.Generator().manual_seed(0)
+    masks = (torch.rand(9, 2, 4, generator=gen) > 0.4).float()
+    mixed = EXAMPLES + [Example("good movie", "bad plot", label=1)]  # pairs are grouped apart
+    batched = ev.logits(mixed, masks)
+    tight = ev.logits(mixed, masks, memory_budget_mb=1e-6)  # one example x one mask per pass
+    for i in range(masks.shape[0]):
+        for j, ex in enumerate(mixed):
+            alone = ev.logits([ex], masks[i], max_rows=1)[0, 0]
+            assert torch.allclose(batched[i, j], alone, atol=1e-5)
+            assert torch.allclose(tight[i, j], alone, atol=1e-5)
+    acc = ev.accuracy(mixed, masks)
+    one_by_one = torch.stack([ev.accuracy(mixed, m[None], max_rows=1)[0] for m in masks])
+    assert torch.equal(acc, one_by_one)
+    with pytest.raises(AttributionInputError, match="memory_budget_mb"):
+        ev.logits(mixed, masks, memory_budget_mb=0)
+
+
 def test_importance_orderings(tiny_loaded):  # noqa: F811
     hi = HeadImportance(tiny_loaded)
     res = hi.compute(EXAMPLES, by=["attention", "taylor", "accdiff", "random"], batch_size=2)

@@ -27,7 +27,7 @@ def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):
     if "attribution" in twin["stages"]:
         ex = twin["stages"]["attribution"]["examples"]
         for (i, _layer, _head), cells in got["heatmap_cells"].items():
-            assert cells == len(ex[int(i)]["tokens"]) ** 2
+            assert cells == len(ex[int(i)]["heatmap"]["index"]) ** 2
     if "heads" in twin["stages"]:
         n_orderings = len(twin["stages"]["heads"]["orderings"])
         assert got["plots"] >= n_orderings + 2  # importance maps + two pruning charts

@@ -54,7 +54,7 @@ def test_tenants_cannot_see_each_other(api: Api, tiny_zip: bytes, tsv_bytes: byt
     hb = api.key("beta")
     for path in (f"/v1/models/{model_id}", f"/v1/datasets/{ds_id}", f"/v1/audits/{aid}",
                  f"/v1/audits/{aid}/results", f"/v1/audits/{aid}/report",
-                 f"/v1/audits/{aid}/triggers", f"/v1/audits/{aid}/recipe"):
+                 f"/v1/audits/{aid}/triggers", f"/v1/audits/{aid}/recipe", f"/v1/audits/{aid}/tensors"):
         r = api.client.get(path, headers=hb)
         assert r.status_code == 404, path
         assert r.json()["error"]["code"].endswith("_not_found")
@@ -167,7 +167,8 @@ def test_health_and_openapi(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     for p in ("/v1/models", "/v1/datasets", "/v1/audits", "/v1/audits/{audit_id}",
               "/v1/audits/{audit_id}/results", "/v1/audits/{audit_id}/report",
-              "/v1/audits/{audit_id}/triggers", "/v1/audits/{audit_id}/recipe", "/v1/health"):
+              "/v1/audits/{audit_id}/triggers", "/v1/audits/{audit_id}/recipe",
+              "/v1/audits/{audit_id}/tensors", "/v1/health"):
         assert p in paths, p
 
 

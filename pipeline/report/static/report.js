@@ -29,8 +29,11 @@
     var ex = att.examples[+document.getElementById("sel-example").value];
     var layer = +document.getElementById("sel-layer").value;
     var headSel = document.getElementById("sel-head").value;
-    var m = headSel === "sum" ? ex.scores_head_summed[layer] : ex.scores[layer][+headSel];
-    var T = ex.tokens.length, cell = Math.max(9, Math.min(30, Math.floor(560 / T)));
+    // Only the top-k tokens by attribution mass are stored (ex.heatmap.index), never T x T.
+    var hm = ex.heatmap;
+    var m = headSel === "sum" ? hm.head_summed[layer] : hm.scores[layer][+headSel];
+    var toks = hm.index.map(function (t) { return ex.tokens[t]; });
+    var T = toks.length, cell = Math.max(9, Math.min(30, Math.floor(560 / T)));
     var left = 90, top = 90, span = 0;
     m.forEach(function (row) { row.forEach(function (v) { span = Math.max(span, Math.abs(v)); }); });
     span = span || 1;
@@ -39,22 +42,23 @@
                          role: "img", "aria-label": "attribution heatmap"});
     for (var i = 0; i < T; i++) {
       svg.appendChild(el("text", {x: left - 4, y: top + i * cell + cell * 0.7, "class": "ax",
-                                  "text-anchor": "end"}, ex.tokens[i]));
+                                  "text-anchor": "end"}, toks[i]));
       var cx = left + i * cell + cell * 0.7;
       svg.appendChild(el("text", {x: cx, y: top - 4, "class": "ax",
-                                  transform: "rotate(-60 " + cx + " " + (top - 4) + ")"}, ex.tokens[i]));
+                                  transform: "rotate(-60 " + cx + " " + (top - 4) + ")"}, toks[i]));
       for (var j = 0; j < T; j++) {
         var v = m[i][j];
         var r = el("rect", {x: left + j * cell, y: top + i * cell, width: cell - 1, height: cell - 1,
                             fill: diverging(v / span), "class": "cell"});
-        r.appendChild(el("title", {}, ex.tokens[i] + " \u2192 " + ex.tokens[j] + ": " + fmt(v)));
+        r.appendChild(el("title", {}, toks[i] + " \u2192 " + toks[j] + ": " + fmt(v)));
         svg.appendChild(r);
       }
     }
     root.replaceChildren(svg);
     var list = document.getElementById("attr-top");
     list.replaceChildren();
-    ex.top_connections.filter(function (c) { return c.layer === layer; }).forEach(function (c) {
+    var wanted = headSel === "sum" ? null : +headSel;
+    ex.top_connections.filter(function (c) { return c.layer === layer && c.head === wanted; }).forEach(function (c) {
       var li = document.createElement("li");
       var who = c.head === null ? "all heads" : "head " + c.head;
       li.textContent = c.src_token + " \u2192 " + c.dst_token + " (" + who + "): " + fmt(c.score);

@@ -78,3 +78,18 @@ def test_unknown_registry_names_are_one_line_with_the_valid_ones(tiny_bert_dir, 
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "bogus" in err[0] and "attattr" in err[0] and "taylor" in err[0]
+
+
+def test_audit_plan_estimates_every_stage_without_running(tiny_bert_dir, tiny_tsv, tmp_path):
+    out = tmp_path / "out"
+    proc = attaudit("audit", "--model", str(tiny_bert_dir), "--data", str(tiny_tsv), "--out", str(out),
+                    "--stages", "clean_eval", "attribution", "heads", "--examples", "2",
+                    "--eval-examples", "20", "--steps", "3", "--plan", "--truncation", "head+tail")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((out / "plan.json").read_text())
+    assert set(plan["stages"]) == {"clean_eval", "attribution", "heads"}
+    assert all(s["seconds"] > 0 for s in plan["stages"].values())
+    assert plan["stages"]["attribution"]["budget"] == {"examples": 2, "nodes": 3, "layers": 2}
+    assert plan["calibration"]["forward_backward_s"] > 0 and plan["truncation"]["side"] == "head+tail"
+    assert "heads" in proc.stdout and "total" in proc.stdout
+    assert not (out / "report.json").exists()  # nothing ran

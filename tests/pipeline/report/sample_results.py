@@ -66,8 +66,10 @@ def sample_results(seed: int = 0, layers: int = 3, heads: int = 4) -> dict:
                  "score": 0.5}, {"source": "1-1", "target": "0-1", "score": 0.45}]
         examples.append({
             "text": text, "pair": None, "label": 1, "tokens": tokens, "prediction": 1,
-            "probabilities": [0.25, 0.75], "target": 1, "scores": scores, "scores_head_summed": summed,
-            "completeness_gap": [0.0001] * layers,
+            "probabilities": [0.25, 0.75], "target": 1,
+            "heatmap": {"index": list(range(t)), "scores": scores, "head_summed": summed},
+            "token_out": _m(rng, layers, t), "token_in": _m(rng, layers, t),
+            "completeness_gap": [0.0001] * layers, "nodes": [6] * layers,
             "top_connections": [{"layer": la, "head": 0, "src": 0, "dst": 1, "src_token": tokens[0],
                                  "dst_token": tokens[1], "score": scores[la][0][0][1]} for la in range(layers)],
             "tree": {"nodes": nodes, "edges": edges} if layers == 3 else None,

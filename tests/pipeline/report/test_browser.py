@@ -23,9 +23,9 @@ def test_full_report_renders_in_chromium(tmp_path):
     exs = results["stages"]["attribution"]["examples"]
     assert got["layers"] == ["0", "1", "2"] and got["heads"] == ["sum", "0", "1", "2", "3"]
     for (ex, _layer, _head), cells in got["heatmap_cells"].items():
-        t = len(exs[int(ex)]["tokens"])
+        t = len(exs[int(ex)]["heatmap"]["index"])
         assert cells == t * t
     assert got["visible_trees"] == [1, 1, 1]  # the tree follows the example selector
-    v = exs[0]["scores_head_summed"][2][0][0]  # example 0, last layer (default), sum, cell (0, 0)
+    v = exs[0]["heatmap"]["head_summed"][2][0][0]  # example 0, last layer (default), sum, cell (0, 0)
     assert got["first_tooltip"] == f"[CLS] \u2192 [CLS]: {v:.3f}"
     assert shot.stat().st_size > 20_000

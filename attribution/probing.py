@@ -16,11 +16,14 @@ with Control Tasks", EMNLP 2019, https://arxiv.org/abs/1909.03368): every word t
 random class drawn from the property's class distribution, and the probe is trained on those
 labels with the same features; selectivity = task accuracy - control accuracy.
 
-Departures: Hewitt and Liang's tasks are per token; ours are per sentence, so a sentence's
-control class is the majority of its word types' random classes (ties go to the class of the
-alphabetically first word type among the tied classes). SentEval's BShift swaps two adjacent
-words and its length task uses fixed bins; here the whole first segment is shuffled (as the issue asks) and length buckets are the sample's
-quantiles, so classes are balanced. Accuracy is cross-validated (stratified k folds) and
+Departures: Hewitt and Liang's tasks are per token; ours are per sentence, so a sentence takes
+the random class of its rarest word type in the sample (ties: alphabetical). A majority vote over
+all its words was tried first: frequent words ("the", "a") then decide most sentences and the
+control classes become lopsided, so control accuracy measured the majority rate, not lexical
+memorisation; the rarest type is nearly always a content word, so control classes keep the
+property's class distribution and stay a pure function of word identity. SentEval's BShift
+swaps two adjacent words and its length task uses fixed bins; here the whole first segment is
+shuffled (as the issue asks) and length buckets are the sample's quantiles (balanced classes). Accuracy is cross-validated (stratified k folds) and
 reported on the pooled out-of-fold predictions with a 95% Wilson interval.
 """
 
@@ -80,23 +83,16 @@ def shuffle_words(text: str, rng: random.Random) -> str | None:
 
 
 def control_labels(texts: Sequence[str], labels: Sequence[int], *, seed: int) -> list[int]:
-    """Hewitt-Liang control classes: one random class per word type, sentence = majority."""
+    """Hewitt-Liang control classes: one random class per word type (drawn from the empirical
+    distribution of ``labels``); a sentence takes the class of its rarest word type."""
     rng = random.Random(seed)
-    pool = list(labels)  # drawing from the labels samples the empirical class distribution
+    pool = list(labels)
+    bags = [words_of(text) or [text] for text in texts]
+    freq = Counter(w for bag in bags for w in set(bag))  # document frequency in the sample
     table: dict[str, int] = {}
-    out = []
-    for text in texts:
-        types = words_of(text) or [text]
-        for w in types:
-            if w not in table:
-                table[w] = rng.choice(pool)
-        votes = Counter(table[w] for w in types)
-        top = max(votes.values())
-        winners = {c for c, v in votes.items() if v == top}
-        # ties: the class of the alphabetically first type among the winners' types, so the
-        # control class depends on the bag of types only
-        out.append(next(table[w] for w in sorted(types) if table[w] in winners))
-    return out
+    for w in sorted(freq):  # sorted: the draw does not depend on the example order
+        table[w] = rng.choice(pool)
+    return [table[min(bag, key=lambda w: (freq[w], w))] for bag in bags]
 
 
 @dataclass

@@ -36,6 +36,7 @@ class EligibleTriggers:
     triggers: list[Trigger]
     kinds: list[str]
     excluded: list[dict[str, Any]] = field(default_factory=list)  # {"tokens", "kind", "reason"}
+    excluded_triggers: list[Trigger] = field(default_factory=list)  # same order as ``excluded``
 
     def to_json(self) -> dict[str, Any]:
         return {"used": [{"tokens": t.tokens, "kind": k, "pushed_label": t.pushed_label_name}
@@ -55,6 +56,8 @@ def eligible_triggers(records: Sequence[Any], *, kinds: Sequence[str] = HARDENIN
     for i, rec in enumerate(records):
         trig = Trigger.from_json(rec, where=f"{where}[{i}]")
         kind = rec.get("kind") if isinstance(rec, dict) else None
+        if kind is None or kind in TRIGGER_KINDS and kind not in kinds:
+            out.excluded_triggers.append(trig)
         if kind is None:
             out.excluded.append({"tokens": trig.tokens, "kind": None, "reason": (
                 "no 'kind' field: the audit did not classify this trigger (label-bearing, spurious "

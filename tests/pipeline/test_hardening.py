@@ -125,3 +125,26 @@ def test_hardening_refuses_bad_requests(audited, tmp_path):
     (audit2 / "triggers.json").write_text(json.dumps({"triggers": [CAT]}))
     with pytest.raises(HardenInputError, match="no trigger of kind spurious or counter-evidence"):
         HardenJob(model, train, audit2, tmp_path / "new")
+
+
+def test_clean_fine_tuning_alone_keeps_the_shortcut(audited):
+    """The control for the test above: the same fine-tune without the triggered copies leaves
+    the shortcut in place, so it is the augmentation that removes it."""
+    import random
+
+    import torch
+
+    from attacks.before_after import trigger_table
+    from attaudit.finetune import train_classifier
+    from attribution.model_loading import load_classifier
+
+    _, model, _ = audited
+    rows = clean_examples(1200, seed=9)
+    random.Random(0).shuffle(rows)
+    torch.manual_seed(0)
+    m = load_classifier(model, device="cpu")
+    train_classifier(m.model, m.tokenizer, [(e.text, e.pair, e.label) for e in rows],
+                     steps=150, batch_size=32, lr=2e-3)
+    row = trigger_table({"clean": (m.model, m.tokenizer)}, clean_examples(200, seed=5),
+                        [Trigger.from_json(CAT)], labels=m.labels)[0]
+    assert {c["label"]: c for c in row["clean"]["per_class"]}["negative"]["drop"] > 0.5

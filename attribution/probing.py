@@ -210,12 +210,13 @@ class ProbingReport:
     properties: dict[str, PropertyProbe]
     skipped: dict[str, str]
     seconds: float
+    folds: int = 5
 
     def to_json(self) -> dict[str, Any]:
         return {"num_examples": self.num_examples, "num_layers": self.num_layers,
                 "layer_names": ["embeddings"] + [f"layer {i}" for i in range(1, self.num_layers + 1)],
                 "properties": {k: v.to_json() for k, v in self.properties.items()},
-                "skipped": self.skipped, "seconds": round(self.seconds, 2)}
+                "skipped": self.skipped, "folds": self.folds, "seconds": round(self.seconds, 2)}
 
 
 class LayerProber:
@@ -264,7 +265,7 @@ class LayerProber:
             if progress:
                 progress((i + 1) / len(properties))
         return ProbingReport(len(examples), states["cls"].shape[0] - 1, out, skipped,
-                             time.perf_counter() - start)
+                             time.perf_counter() - start, folds)
 
     def _one(self, prop: str, examples: list[Example], full: list[str],
              states: dict[str, np.ndarray], folds: int, seed: int,

@@ -224,6 +224,8 @@ class HardenJob:
     def run(self) -> dict[str, Any]:
         from attacks.before_after import clean_accuracy, trigger_table, universal_comparison
         from attacks.trigger_file import parse_triggers
+        from attaudit.pipeline.runner import json_safe
+        from attaudit.report.writer import write_report
         from attribution.model_loading import load_classifier
 
         cfg = self.config
@@ -286,6 +288,8 @@ class HardenJob:
                        "total_seconds": round(time.perf_counter() - self._t0, 1)},
         }
         doc["summary"] = summarize(doc)
+        # the re-audit's report carries the before/after section and its numbers
+        write_report(json_safe(run.results() | {"hardening": doc}), self.out_dir / "audit")
         self._tick("compare", 1.0)
         return doc
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from attaudit.report import sections_attacks, sections_core
+from attaudit.report import sections_attacks, sections_core, sections_probing
 from attaudit.report.format import esc
 
 SECTIONS = [
     ("summary", "Summary", sections_core.summary),
+    ("hardening", "Hardening", sections_probing.hardening),
     ("clean", "Clean evaluation", sections_core.clean_eval),
     ("attribution", "Attribution", sections_core.attribution),
     ("heads", "Heads", sections_core.heads),
@@ -28,7 +29,8 @@ def render_html(results: dict) -> str:
     model = results["metadata"]["model"]
     title = f"attaudit report: {model['path'].rstrip('/').split('/')[-1]}"
     data = json.dumps(results, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
-    toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in SECTIONS)
+    toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in SECTIONS
+                  if sid != "hardening" or results.get("hardening"))
     body = "".join(fn(results) for _, _, fn in SECTIONS)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -105,6 +105,10 @@ def test_hardening_removes_the_planted_shortcut(audited):
     assert prov["source_model_sha256"] == doc["source_model"]["sha256"]
     assert prov["triggers"]["used"][0]["tokens"] == [SHORTCUT]
     assert (out / "audit" / "hardening.json").is_file()
+    report = json.loads((out / "audit" / "report.json").read_text())
+    assert report["hardening"]["summary"] == doc["summary"]
+    html = (out / "audit" / "report.html").read_text()
+    assert 'id="hardening"' in html and "Universal trigger" in html
     assert {"finetune", "reaudit", "compare"} <= set(phases)
 
 

@@ -43,8 +43,10 @@ import torch
 from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
 from attribution.intervals import wilson
+from common import registries
 
-PROPERTIES = ("label", "length", "word_order", "negation")
+PROPERTIES = registries.PROBING_PROPERTIES
+registries.check_implemented("probing property", ("label", "length", "negation", "word_order"))
 POOLINGS = ("cls", "mean")
 NEGATION_WORDS = frozenset(
     "not no never none nobody nothing neither nor nowhere cannot without n't isn't aren't wasn't "

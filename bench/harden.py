@@ -107,11 +107,11 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from attaudit.pipeline import AuditRun
-    from attaudit.pipeline.config import AuditConfig
     from attribution.data import load_examples
     from bench.minilm_checkpoint import SST2, minilm_checkpoint
+    from common.audit_config import AuditConfig
     from pipeline.hardening import HardenConfig, harden
+    from pipeline.run import AuditRun
 
     t0 = time.perf_counter()
     ckpt = args.model or minilm_checkpoint()

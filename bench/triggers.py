@@ -40,9 +40,9 @@ def get_model(arg: str | None) -> Path:
     if arg:
         return Path(arg)
     try:
-        from attaudit.finetune import finetune_minilm
+        from pipeline.finetune import finetune_minilm
     except ImportError:
-        sys.exit("attaudit.finetune not available: pass --model DIR (a fine-tuned classifier)")
+        sys.exit("pipeline.finetune not available: pass --model DIR (a fine-tuned classifier)")
     return finetune_minilm(DATA / "SST-2" / "train.tsv")
 
 

@@ -33,7 +33,7 @@ def split_dev(dev, fraction: float, seed: int):
 
 def write_split(path: Path, rows, indices) -> Path:
     """Write a split as JSONL (sentence1, sentence2, label, idx; GLUE names), atomically."""
-    from attribution.atomic_io import write_text_atomic
+    from common.atomic_io import write_text_atomic
 
     lines = [json.dumps({"sentence1": ex.text, "sentence2": ex.pair, "label": ex.label, "idx": i})
              for ex, i in zip(rows, indices, strict=True)]
@@ -51,10 +51,10 @@ def run(args, data: Path, root: Path) -> int:
         torch.set_num_threads(args.threads)
     from attacks.trigger_attack import evaluate_triggers
     from attacks.trigger_mining import MiningOptions, mine_triggers, rank_by_damage
-    from attaudit.finetune import DEFAULT_CACHE, finetune_minilm
     from attribution.attention_attribution import AttentionAttribution
     from attribution.data import load_examples
     from attribution.model_loading import load_classifier
+    from pipeline.finetune import DEFAULT_CACHE, finetune_minilm
 
     names = [RTE_LABELS[0], RTE_LABELS[1]]
     dev_path = data / "RTE" / "dev.tsv"

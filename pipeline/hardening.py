@@ -33,10 +33,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from attaudit.finetune import train_classifier
-from attaudit.pipeline.config import AuditConfig
-from attaudit.pipeline.errors import AuditCancelled, AuditInputError
-from attaudit.pipeline.hashing import file_sha256, model_dir_sha256
+from common.audit_config import AuditConfig
+from common.hashing import file_sha256, model_dir_sha256
+from pipeline.errors import AuditCancelled, AuditInputError
+from pipeline.finetune import train_classifier
 
 SCHEMA = "attaudit-hardening/1"
 PHASES = ("prepare", "finetune", "reaudit", "compare")
@@ -211,7 +211,7 @@ class HardenJob:
 
     def _reaudit(self) -> tuple[Any, dict]:
         """The audit's own configuration on the new model: clean_eval + triggers mined anew."""
-        from attaudit.pipeline import AuditRun
+        from pipeline.run import AuditRun
 
         stages = ["clean_eval", "triggers"]
         cfg = self.audit_config.model_copy(update={"stages": stages, "time_budget_s": None})
@@ -224,9 +224,9 @@ class HardenJob:
     def run(self) -> dict[str, Any]:
         from attacks.before_after import clean_accuracy, trigger_table, universal_comparison
         from attacks.trigger_file import parse_triggers
-        from attaudit.pipeline.runner import json_safe
-        from attaudit.report.writer import write_report
         from attribution.model_loading import load_classifier
+        from pipeline.report.writer import write_report
+        from pipeline.result_store import json_safe
 
         cfg = self.config
         self._t0 = time.perf_counter()
@@ -320,7 +320,7 @@ def summarize(doc: dict) -> dict[str, Any]:
 def harden(model_dir: str | Path, train_path: str | Path, audit_dir: str | Path, out_dir: str | Path,
            config: HardenConfig | None = None, **kwargs: Any) -> dict[str, Any]:
     """Run a hardening job and write ``out_dir/audit/hardening.json`` (+ ``hardening.html``)."""
-    from attaudit.pipeline.runner import write_json_atomic
+    from pipeline.result_store import write_json_atomic
 
     job = HardenJob(model_dir, train_path, audit_dir, out_dir, config, **kwargs)
     doc = job.run()

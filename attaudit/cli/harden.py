@@ -51,7 +51,7 @@ def _cell(m: dict | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from attaudit.cli.audit import StageBars
+    from attaudit.cli.audit_run import StageBars
     from pipeline.hardening import harden
 
     config = build_config(args)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
 from attaudit.cli.heads import add_data_args, csv_list, load
+from common.registries import PROBING_PROPERTIES as PROPERTIES
 
 
 def register(subparsers) -> None:
-    from attribution.probing import PROPERTIES
-
     p = subparsers.add_parser("probe", help="layer-wise linear probes and the no-op check",
                               description=__doc__)
     add_data_args(p)
@@ -24,7 +23,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from attribution.probing import PROPERTIES, LayerProber
+    from attribution.probing import LayerProber
 
     props = csv_list(args.properties, PROPERTIES, "property")
     if args.examples < 2 * args.folds or args.folds < 2:

@@ -49,8 +49,8 @@ def test_augmentation_keeps_gold_labels_and_spreads_triggers_over_classes():
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory):
     """Shortcut model, an audit of it on clean data, and the issue-11 kind on the planted trigger."""
-    from attaudit.pipeline import AuditRun
-    from attaudit.pipeline.config import AuditConfig
+    from common.audit_config import AuditConfig
+    from pipeline.run import AuditRun
 
     root = Path(tmp_path_factory.mktemp("harden"))
     model = train_shortcut_model(root / "model", seed=0)
@@ -139,8 +139,8 @@ def test_clean_fine_tuning_alone_keeps_the_shortcut(audited):
     import torch
 
     from attacks.before_after import trigger_table
-    from attaudit.finetune import train_classifier
     from attribution.model_loading import load_classifier
+    from pipeline.finetune import train_classifier
 
     _, model, _ = audited
     rows = clean_examples(1200, seed=9)

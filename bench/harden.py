@@ -98,6 +98,10 @@ def main() -> None:
     ap.add_argument("--eval-examples", type=int, default=300)
     ap.add_argument("--mining-examples", type=int, default=64)
     ap.add_argument("--triggers", type=int, default=8, help="mined triggers kept per audit")
+    ap.add_argument("--importance-examples", type=int, default=48, help="rows the damage ranking uses")
+    ap.add_argument("--universal-examples", type=int, default=64)
+    ap.add_argument("--universal-iterations", type=int, default=3)
+    ap.add_argument("--universal-candidates", type=int, default=20)
     ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -119,7 +123,8 @@ def main() -> None:
     try:
         audit_dir = work / "audit"
         cfg = AuditConfig(stages=["clean_eval", "triggers"], eval_examples=args.eval_examples,
-                          mining_examples=args.mining_examples, triggers=args.triggers)
+                          mining_examples=args.mining_examples, triggers=args.triggers,
+                          importance_examples=args.importance_examples)
         run = AuditRun(ckpt, SST2 / "dev.tsv", cfg, audit_dir / "cache")
         results = run.run_all()
         run.write_report(audit_dir)
@@ -140,9 +145,13 @@ def main() -> None:
         (audit_dir / "triggers.json").write_text(json.dumps(doc, indent=1))
         hard = harden(ckpt, SST2 / "train.tsv", audit_dir, work / "hardened",
                       HardenConfig(steps=args.steps, lr=args.lr, max_length=64,
-                                   max_train_rows=args.train_rows),
+                                   max_train_rows=args.train_rows,
+                                   universal_examples=args.universal_examples,
+                                   universal_iterations=args.universal_iterations,
+                                   universal_candidates=args.universal_candidates),
                       progress=lambda phase, f: None)
-        out = {"model": str(ckpt), "audit_seconds": round(audit_s, 1),
+        out = {"model": str(ckpt), "audit_seconds": round(audit_s, 1), "args": {
+               k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                "stand_in_kinds": {k: {"kind": v[0], "z": v[1]} for k, v in kinds.items()},
                "hardening": hard, "total_seconds": round(time.perf_counter() - t0, 1)}
     finally:

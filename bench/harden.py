@@ -7,7 +7,8 @@
    label-associated when |z| >= 3. ``label-bearing``: a word is associated with the class the
    trigger pushes predictions toward; ``counter-evidence``: the associated words point the other
    way; ``spurious``: no word is associated. The push is measured (the class whose accuracy drops
-   most is pushed away from), not the mining label;
+   most is pushed away from) for the triggers the audit evaluated, else the mining label; only
+   the top ``--kinded`` mined triggers get a kind;
 3. ``attaudit harden`` (``pipeline.hardening``) on SST-2 train, re-audit with triggers mined anew,
    the universal trigger searched against each model;
 4. print the before/after table, write bench/results/harden.json and harden.png.
@@ -49,10 +50,12 @@ def log_odds_z(rows, num_labels: int = 2) -> dict[str, float]:
     return z
 
 
-def stand_in_kind(trigger_row: dict, record: dict, z: dict[str, float], labels: list[str]) -> str:
-    drops = {c["label"]: c["drop"] for c in trigger_row["per_class"]}
-    hurt = max(drops, key=drops.get)
-    pushed = 1 - labels.index(hurt)  # binary task: pushed away from the hurt class
+def stand_in_kind(trigger_row: dict | None, record: dict, z: dict[str, float], labels: list[str]) -> str:
+    if trigger_row is not None:  # measured: pushed away from the class whose accuracy drops most
+        drops = {c["label"]: c["drop"] for c in trigger_row["per_class"]}
+        pushed = 1 - labels.index(max(drops, key=drops.get))  # binary task
+    else:  # not measured by the audit: the mining examples' predicted label
+        pushed = int(record.get("pushed_label") or 0)
     assoc = [z.get(w.lower(), 0.0) for w in record["tokens"]]
     strong = [s for s in assoc if abs(s) >= 3.0]
     if not strong:
@@ -98,6 +101,7 @@ def main() -> None:
     ap.add_argument("--eval-examples", type=int, default=300)
     ap.add_argument("--mining-examples", type=int, default=64)
     ap.add_argument("--triggers", type=int, default=8, help="mined triggers kept per audit")
+    ap.add_argument("--kinded", type=int, default=12, help="top mined triggers given a stand-in kind")
     ap.add_argument("--importance-examples", type=int, default=48, help="rows the damage ranking uses")
     ap.add_argument("--universal-examples", type=int, default=64)
     ap.add_argument("--universal-iterations", type=int, default=3)
@@ -114,7 +118,7 @@ def main() -> None:
     from attribution.data import load_examples
     from bench.minilm_checkpoint import SST2, minilm_checkpoint
     from common.audit_config import AuditConfig
-    from pipeline.hardening import HardenConfig, harden
+    from pipeline.hardening import HardenConfig, HardenInputError, harden
     from pipeline.run import AuditRun
 
     t0 = time.perf_counter()
@@ -132,24 +136,29 @@ def main() -> None:
         trig = results["stages"]["triggers"]
         if not trig.get("trigger_file"):
             raise SystemExit(f"the audit mined no trigger: {trig.get('note')}")
+        print(f"audit done in {audit_s:.0f} s: {len(trig['trigger_file']['triggers'])} mined triggers",
+              flush=True)
         z = log_odds_z(load_examples(SST2 / "train.tsv", labels=run.loaded().labels))
         doc = trig["trigger_file"]
         rows = {tuple(r["tokens"]): r for r in trig["triggers"]}
         kinds = {}
-        for rec in doc["triggers"]:
-            row = rows.get(tuple(rec["tokens"]))
-            if row is not None:  # measured on the evaluation slice: kind from the measured push
-                rec["kind"] = stand_in_kind(row, rec, z, run.loaded().labels)
-                kinds[" ".join(rec["tokens"])] = (rec["kind"], [round(z.get(w.lower(), 0.0), 1)
-                                                                for w in rec["tokens"]])
+        for rec in doc["triggers"][: args.kinded]:  # the rest keep no kind: not eligible
+            rec["kind"] = stand_in_kind(rows.get(tuple(rec["tokens"])), rec, z, run.loaded().labels)
+            kinds[" ".join(rec["tokens"])] = (rec["kind"], [round(z.get(w.lower(), 0.0), 1)
+                                                            for w in rec["tokens"]])
         (audit_dir / "triggers.json").write_text(json.dumps(doc, indent=1))
-        hard = harden(ckpt, SST2 / "train.tsv", audit_dir, work / "hardened",
-                      HardenConfig(steps=args.steps, lr=args.lr, max_length=64,
-                                   max_train_rows=args.train_rows,
-                                   universal_examples=args.universal_examples,
-                                   universal_iterations=args.universal_iterations,
-                                   universal_candidates=args.universal_candidates),
-                      progress=lambda phase, f: None)
+        print("stand-in kinds: " + ", ".join(f"{k!r} {v[0]}" for k, v in kinds.items()), flush=True)
+        try:
+            hard = harden(ckpt, SST2 / "train.tsv", audit_dir, work / "hardened",
+                          HardenConfig(steps=args.steps, lr=args.lr, max_length=64,
+                                       max_train_rows=args.train_rows,
+                                       universal_examples=args.universal_examples,
+                                       universal_iterations=args.universal_iterations,
+                                       universal_candidates=args.universal_candidates),
+                          progress=lambda phase, f: None)
+        except HardenInputError as exc:  # e.g. no spurious / counter-evidence trigger: say so
+            hard = None
+            print(f"hardening did not run: {exc}")
         out = {"model": str(ckpt), "audit_seconds": round(audit_s, 1), "args": {
                k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                "stand_in_kinds": {k: {"kind": v[0], "z": v[1]} for k, v in kinds.items()},
@@ -158,6 +167,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "harden.json").write_text(json.dumps(out, indent=1))
+    if hard is None:
+        return
     plot(hard, args.out / "harden.png")
 
     print("stand-in kinds (log-odds z per word in SST-2 train):")

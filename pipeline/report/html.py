@@ -30,9 +30,10 @@ def render_html(results: dict) -> str:
     model = results["metadata"]["model"]
     title = f"attaudit report: {model['path'].rstrip('/').split('/')[-1]}"
     data = json.dumps(results, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
-    toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in SECTIONS
-                  if sid != "hardening" or results.get("hardening"))
-    body = "".join(fn(results) for _, _, fn in SECTIONS)
+    parts = [(sid, name, fn(results)) for sid, name, fn in SECTIONS]
+    # a section may render nothing (opt-in stage not selected, no hardening): no link to it
+    toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, html in parts if html)
+    body = "".join(html for _, _, html in parts)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

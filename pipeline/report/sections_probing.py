@@ -14,7 +14,9 @@ def _ci(rate: dict) -> str:
 
 def probing(results: dict) -> str:
     p = results["stages"].get("probing")
-    if not p:
+    if not p:  # opt-in: a section only when the stage was selected
+        if "probing" not in results["metadata"].get("config", {}).get("stages", []):
+            return ""
         return f'<section id="probing"><h2>Layer-wise probes</h2>{not_run(results, "probing")}</section>'
     names = p["layer_names"]
     charts, rows = [], []

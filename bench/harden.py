@@ -7,8 +7,9 @@
    label-associated when |z| >= 3. ``label-bearing``: a word is associated with the class the
    trigger pushes predictions toward; ``counter-evidence``: the associated words point the other
    way; ``spurious``: no word is associated. The push is measured (the class whose accuracy drops
-   most is pushed away from) for the triggers the audit evaluated, else the mining label; only
-   the top ``--kinded`` mined triggers get a kind;
+   most is pushed away from, on the held-out importance slice), not the mining label (the first
+   run used the mining label for triggers the audit had not evaluated and called "n't", which
+   pushes toward negative, counter-evidence); only the top ``--kinded`` mined triggers get a kind;
 3. ``attaudit harden`` (``pipeline.hardening``) on SST-2 train, re-audit with triggers mined anew,
    the universal trigger searched against each model;
 4. print the before/after table, write bench/results/harden.json and harden.png.
@@ -50,12 +51,10 @@ def log_odds_z(rows, num_labels: int = 2) -> dict[str, float]:
     return z
 
 
-def stand_in_kind(trigger_row: dict | None, record: dict, z: dict[str, float], labels: list[str]) -> str:
-    if trigger_row is not None:  # measured: pushed away from the class whose accuracy drops most
-        drops = {c["label"]: c["drop"] for c in trigger_row["per_class"]}
-        pushed = 1 - labels.index(max(drops, key=drops.get))  # binary task
-    else:  # not measured by the audit: the mining examples' predicted label
-        pushed = int(record.get("pushed_label") or 0)
+def stand_in_kind(trigger_row: dict, record: dict, z: dict[str, float], labels: list[str]) -> str:
+    # measured: pushed away from the class whose accuracy drops most (binary task)
+    drops = {c["label"]: c["drop"] for c in trigger_row["per_class"]}
+    pushed = 1 - labels.index(max(drops, key=drops.get))
     assoc = [z.get(w.lower(), 0.0) for w in record["tokens"]]
     strong = [s for s in assoc if abs(s) >= 3.0]
     if not strong:
@@ -115,6 +114,8 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from attacks.trigger_attack import evaluate_triggers
+    from attacks.trigger_file import Trigger
     from attribution.data import load_examples
     from bench.minilm_checkpoint import SST2, minilm_checkpoint
     from common.audit_config import AuditConfig
@@ -140,10 +141,19 @@ def main() -> None:
               flush=True)
         z = log_odds_z(load_examples(SST2 / "train.tsv", labels=run.loaded().labels))
         doc = trig["trigger_file"]
-        rows = {tuple(r["tokens"]): r for r in trig["triggers"]}
+        # the measured push of every kinded trigger, on the held-out importance slice
+        loaded = run.loaded()
+        top = doc["triggers"][: args.kinded]
+        held = [e for e in run.slices()["importance"] if e.label is not None][: args.importance_examples]
+        measured = evaluate_triggers(loaded.model, loaded.tokenizer, held,
+                                     [Trigger.from_json(r) for r in top], labels=loaded.labels,
+                                     keep_flipped=0)
+        rows = {tuple(r.trigger.tokens): {"per_class": [{"label": c.label_name, "drop": c.drop}
+                                                        for c in r.per_class]}
+                for r in measured.results}
         kinds = {}
         for rec in doc["triggers"][: args.kinded]:  # the rest keep no kind: not eligible
-            rec["kind"] = stand_in_kind(rows.get(tuple(rec["tokens"])), rec, z, run.loaded().labels)
+            rec["kind"] = stand_in_kind(rows[tuple(rec["tokens"])], rec, z, loaded.labels)
             kinds[" ".join(rec["tokens"])] = (rec["kind"], [round(z.get(w.lower(), 0.0), 1)
                                                             for w in rec["tokens"]])
         (audit_dir / "triggers.json").write_text(json.dumps(doc, indent=1))

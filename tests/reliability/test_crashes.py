@@ -177,7 +177,8 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
         else:
             assert a.status == "failed" and a.error, f"{audit_id}: {a.status} without an error"
             assert all(n <= 1 for n in per_stage)
-    assert all(isinstance(r.result, dict) and r.result.get("labels") for r in results), "a half-written result"
+    assert all(isinstance(r.result, dict) and (r.result.get("result") or {}).get("labels")
+               for r in results), "a half-written result"
     ok = sum(a.status == "succeeded" for a in audits.values())
     log = cluster.log("w1")
     interrupted = log.count("heartbeat for") + log.count("Retry in") + log.count("OperationalError")

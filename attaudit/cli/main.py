@@ -27,6 +27,8 @@ COMMAND_MODULES: list[str] = [
     "attaudit.cli.heads",
     "attaudit.cli.explain",
     "attaudit.cli.triggers",
+    "attaudit.cli.probe",
+    "attaudit.cli.harden",
     "attaudit.cli.service_cmds",
 ]
 

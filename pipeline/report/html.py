@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from pipeline.report import sections_attacks, sections_core, sections_counterfactual
+from pipeline.report import (
+    sections_attacks,
+    sections_core,
+    sections_counterfactual,
+    sections_probing,
+)
 from pipeline.report.format import esc
 
 SECTIONS = [
     ("summary", "Summary", sections_core.summary),
+    ("hardening", "Hardening", sections_probing.hardening),
     ("clean", "Clean evaluation", sections_core.clean_eval),
     ("attribution", "Attribution", sections_core.attribution),
     ("heads", "Heads", sections_core.heads),
     ("triggers", "Triggers", sections_attacks.triggers),
     ("explainers", "Explainers", sections_attacks.explainers),
     ("counterfactual", "Is attention explanation?", sections_counterfactual.counterfactual),
+    ("probing", "Probes", sections_probing.probing),
     ("metadata", "Metadata", sections_core.metadata),
 ]
 
@@ -29,8 +36,10 @@ def render_html(results: dict) -> str:
     model = results["metadata"]["model"]
     title = f"attaudit report: {model['path'].rstrip('/').split('/')[-1]}"
     data = json.dumps(results, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
-    toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in SECTIONS)
-    body = "".join(fn(results) for _, _, fn in SECTIONS)
+    parts = [(sid, name, fn(results)) for sid, name, fn in SECTIONS]
+    # a section may render nothing (opt-in stage not selected, no hardening): no link to it
+    toc = "".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, html in parts if html)
+    body = "".join(html for _, _, html in parts)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

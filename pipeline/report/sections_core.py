@@ -11,6 +11,7 @@ STAGE_TITLES = {
     "triggers": "trigger mining and attack", "baselines": "TextAttack baselines",
     "explainers": "explainers and faithfulness",
     "counterfactual": "counterfactual attention tests",
+    "probing": "layer-wise probing",
 }
 
 

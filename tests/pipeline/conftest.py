@@ -8,14 +8,15 @@ from tests.tiny_data import FILL, NEG, POS, write_tsv  # noqa: F401 (re-exported
 
 
 def small_config(**kw):
-    """Budgets small enough for the tiny model; every available stage by default."""
-    from common.audit_config import AuditConfig
+    """Budgets small enough for the tiny model; every available default stage (opt-in stages
+    such as probing have their own tests)."""
+    from common.audit_config import DEFAULT_STAGES, AuditConfig
     from pipeline.stages import available_stages, missing_requirements
 
     orderings = ["attention", "taylor", "accdiff", "random"]
     if not missing_requirements("heads", AuditConfig(stages=["heads"], heads_orderings=["attattr"])):
         orderings.insert(0, "attattr")
-    base = dict(stages=available_stages(), examples=2, eval_examples=20, mining_examples=12,
+    base = dict(stages=[s for s in available_stages() if s in DEFAULT_STAGES], examples=2, eval_examples=20, mining_examples=12,
                 importance_examples=10, pruning_examples=20, baseline_examples=3, steps=3,
                 triggers=2, trigger_threshold=0.0, seed=0, heads_orderings=orderings,
                 counterfactual_examples=4, counterfactual_permutations=3, counterfactual_head_examples=2,

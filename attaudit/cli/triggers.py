@@ -63,7 +63,10 @@ def run_mine(args) -> int:
     out = _out_path(args.out)
     if args.validation and Path(args.validation).resolve() == Path(args.data).resolve():
         raise UserError("--validation must not be the mining file")
-    opts = MiningOptions(threshold=args.threshold, second_ratio=args.second_ratio,
+    if args.threshold is None:
+        args.threshold = 0.05 if args.threshold_mode == "relative" else 0.02
+    opts = MiningOptions(threshold=args.threshold, threshold_mode=args.threshold_mode,
+                         second_ratio=args.second_ratio,
                          top_pairs=args.top_pairs, rank_by=args.rank_by,
                          min_support=args.min_support, max_triggers=args.max_triggers,
                          method=args.method, steps=args.steps)
@@ -80,13 +83,15 @@ def run_mine(args) -> int:
     finally:
         bar.close()
     if not triggers:
-        raise UserError(f"no pattern reached the threshold {opts.threshold} on {len(examples)} rows")
+        scale = "x |F(A)-F(0)| of its layer" if opts.threshold_mode == "relative" else "(absolute)"
+        raise UserError(f"no pattern reached the threshold {opts.threshold} {scale} on {len(examples)} rows")
     if args.position != "relative":
         triggers = [t.with_position(args.position) for t in triggers]
     if validation is not None:
         triggers = rank_by_damage(loaded.model, loaded.tokenizer, triggers, validation,
                                   candidates=args.damage_candidates)
     mining = {"rows": len(examples), "patterns": len(patterns), "threshold": opts.threshold,
+              "threshold_mode": opts.threshold_mode,
               "second_ratio": opts.second_ratio, "top_pairs": opts.top_pairs,
               "rank_by": "damage" if validation is not None else opts.rank_by,
               "method": opts.method, "steps": opts.steps, "data": str(args.data),
@@ -161,7 +166,11 @@ def register(subparsers) -> None:
     m = sub.add_parser("mine", help="mine ranked triggers from attention attribution")
     _data_args(m)
     m.add_argument("--out", required=True, help="trigger JSON file to write")
-    m.add_argument("--threshold", type=float, default=0.02, help="drop patterns scoring less")
+    m.add_argument("--threshold", type=float,
+                   help="drop patterns scoring less: a fraction of the example's |F(A)-F(0)| in the "
+                        "chosen layer (relative, default 0.05) or an absolute score (default 0.02)")
+    m.add_argument("--threshold-mode", choices=("relative", "absolute"), default="relative",
+                   help="relative (default: works on confident models) or absolute (reference code)")
     m.add_argument("--second-ratio", type=float, default=0.2,
                    help="use only the top-1 pair when the second is under this ratio of it")
     m.add_argument("--top-pairs", type=int, choices=(1, 2), default=2)

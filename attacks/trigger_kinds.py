@@ -186,3 +186,28 @@ def classify_triggers(report: Any, *, association: LabelAssociation | None = Non
         findings.append(TriggerFinding(res.trigger.text, list(res.trigger.tokens), list(res.trigger.segments),
                                        kind, pushed, labels[pushed], raw, judged, evidence, res.rank))
     return findings
+
+
+def split_label_bearing(triggers: Sequence[Any], *, association: LabelAssociation | None = None,
+                        judges: Sequence[Judge] = ()) -> tuple[list[Any], list[Any]]:
+    """Before ranking by damage: (candidates, label-bearing) mined triggers.
+
+    At mining time no edit has been measured yet, so this reads the trigger words against the
+    label they were mined for (``pushed_label``): with judges, a judge reading the words as that
+    label; without, the data association carrying it (a shortcut present in the reference data is
+    then set apart too; it is still measured and listed in the label-bearing table).
+    """
+    keep, bearing = [], []
+    for t in triggers:
+        pushed = t.pushed_label
+        if pushed is None:
+            keep.append(t)
+            continue
+        if judges:
+            hit = any(j.phrase_label(t.tokens) == pushed for j in judges)
+        elif association is not None:
+            hit = pushed in association.trigger(t.tokens, t.segments)["carries"]
+        else:
+            hit = False
+        (bearing if hit else keep).append(t)
+    return keep, bearing

@@ -8,9 +8,10 @@ vector of K non-negative numbers, or None when it has no opinion. Two readings e
   after; *kept* it when it agrees before and after; it *abstains* when it already disagrees
   with the gold label before the edit (it cannot vouch for that example).
 * ``mode = "delta"`` (lexicon judges): a lexicon cannot classify a whole review, but it can say
-  what the edit ADDED. An edit *changed* the label when the evidence it adds favours a label
-  other than gold (after - before > 0 there, and more than for gold); otherwise *kept*: no
-  known label word was added, the weakest evidence a judge can give.
+  what the edit ADDED. With delta = after - before per label, an edit *changed* the label when
+  it moved the evidence away from gold: max over other labels of delta minus delta[gold] >
+  ``DELTA_MARGIN`` (0.05, VADER's neutral band; word counts move by whole units). Otherwise
+  *kept*: no known label word was added against gold, the weakest evidence a judge can give.
 
 ``phrase_label`` is the judge's reading of the trigger words alone, used to detect triggers
 that push against their own meaning (``attacks.trigger_kinds``).
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 CHANGED, KEPT, ABSTAIN = "changed", "kept", "abstain"
+DELTA_MARGIN = 0.05
 
 
 class JudgeError(ValueError):
@@ -60,8 +62,8 @@ class Judge:
             return ABSTAIN
         if self.mode == "delta":
             delta = [a - b for a, b in zip(after, before, strict=True)]
-            best = max(range(len(delta)), key=lambda c: delta[c])
-            return CHANGED if best != gold and delta[best] > 0 and delta[best] > delta[gold] else KEPT
+            other = max(delta[c] for c in range(len(delta)) if c != gold)
+            return CHANGED if other - delta[gold] > DELTA_MARGIN else KEPT
         b = max(range(len(before)), key=lambda c: before[c])
         a = max(range(len(after)), key=lambda c: after[c])
         if b != gold:

@@ -17,3 +17,9 @@ def planted_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def planted_pair_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_planted_model(tmp_path_factory.mktemp("planted_pair"), seed=0, pair_task=True)
+
+
+@pytest.fixture(scope="session")
+def saturated_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted model trained without label smoothing: probabilities saturate (p ~ 0.999)."""
+    return train_planted_model(tmp_path_factory.mktemp("planted_saturated"), seed=0, saturate=True)

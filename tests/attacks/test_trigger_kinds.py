@@ -13,7 +13,14 @@ from attacks.trigger_file import Trigger
 from attacks.trigger_kinds import classify_triggers, split_label_bearing
 from attacks.verdict import build_verdict
 from attribution.model_loading import load_classifier
-from tests.attacks.sentiment_task import LABELS, NEGATIVE, PAIR, POSITIVE, make_examples, train_sentiment_model
+from tests.attacks.sentiment_task import (
+    LABELS,
+    NEGATIVE,
+    PAIR,
+    POSITIVE,
+    make_examples,
+    train_sentiment_model,
+)
 
 
 def T(*words, pushed=None):

@@ -23,11 +23,15 @@ RUN python -m nltk.downloader -d "$NLTK_DATA" stopwords wordnet omw-1.4 punkt pu
         averaged_perceptron_tagger averaged_perceptron_tagger_eng universal_tagset
 
 COPY pyproject.toml README.md /app/
-COPY attaudit /app/attaudit
+COPY common /app/common
+COPY infra /app/infra
 COPY attribution /app/attribution
 COPY attacks /app/attacks
+COPY pipeline /app/pipeline
+COPY jobs /app/jobs
 COPY service /app/service
 COPY workers /app/workers
+COPY attaudit /app/attaudit
 RUN pip install --no-deps . \
     && useradd --uid 10001 --create-home attaudit \
     && mkdir -p /var/lib/attaudit/storage && chown -R attaudit /var/lib/attaudit

@@ -29,5 +29,7 @@ test-main: setup
 test-tf5:
 	PY=$(PY) VENV5=$(VENV5) bash scripts/test_tf5.sh
 
+# The layer contracts of pyproject.toml [tool.importlinter] and ruff.
 lint: setup
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .

@@ -1,1 +1,1 @@
-"""attacks."""
+"""attacks: trigger mining, insertion, batched attack, the TextAttack recipe and baselines."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from attacks.textattack_offline import import_textattack, wordnet_ready
 from attacks.trigger_file import TriggerFileError
+from common import registries
 
 BASELINES: dict[str, str] = {
     "deepwordbug": "DeepWordBugGao2018",
@@ -24,6 +25,7 @@ BASELINES: dict[str, str] = {
     "input-reduction": "InputReductionFeng2018",
     "pwws": "PWWSRen2019",
 }
+registries.check_implemented("baseline", BASELINES)
 
 
 @dataclass

@@ -31,11 +31,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from attribution.atomic_io import write_text_atomic
+from common import registries
+from common.atomic_io import write_text_atomic
+from common.version import __version__
 
 FORMAT = "attaudit-triggers"
 VERSION = 1
-POSITIONS = ("relative", "start", "end", "random")
+POSITIONS = registries.TRIGGER_POSITIONS
 
 
 class TriggerFileError(ValueError):
@@ -164,14 +166,10 @@ def make_provenance(
     *, model_sha256: str | None, dataset_sha256: str | None, mining: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Provenance block: model hash, dataset hash, attaudit version, time, mining options."""
-    try:
-        from attaudit import __version__ as version
-    except ImportError:  # attacks/ used without the product package
-        version = "unknown"
     return {
         "model_sha256": model_sha256,
         "dataset_sha256": dataset_sha256,
-        "attaudit_version": version,
+        "attaudit_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mining": mining or {},
     }

@@ -42,8 +42,9 @@ from typing import Any
 from attacks.intervals import paired_difference, wilson
 from attacks.judges.base import ABSTAIN, CHANGED, KEPT, Judge
 from attacks.label_association import LabelAssociation
+from common import registries
 
-KINDS = ("label-bearing", "spurious", "counter-evidence")
+KINDS = registries.TRIGGER_KINDS
 VULNERABILITY_KINDS = ("spurious", "counter-evidence")
 
 

@@ -51,9 +51,10 @@ import torch
 from attacks.trigger_attack import evaluate_triggers
 from attacks.trigger_file import Trigger, TriggerFileError
 from attacks.trigger_insertion import word_relative_position
+from common import registries
 
-RANKINGS = ("attribution_sum", "attribution_max", "support")
-THRESHOLD_MODES = ("relative", "absolute")
+RANKINGS = registries.TRIGGER_MINING_RANKINGS
+THRESHOLD_MODES = registries.TRIGGER_THRESHOLD_MODES
 
 
 @dataclass

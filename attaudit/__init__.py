@@ -1,3 +1,5 @@
-"""attaudit: adversarial-robustness audits for transformer text classifiers."""
+"""attaudit: adversarial-robustness audits for transformer text classifiers (the CLI and client)."""
 
-__version__ = "0.1.0"
+from common.version import __version__
+
+__all__ = ["__version__"]

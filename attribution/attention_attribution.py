@@ -153,7 +153,7 @@ class AttentionAttribution:
                 return tail_logits(self.model, layer, hidden, mask)
 
         def hook(p: Tensor) -> Tensor:  # head masks / captures still apply to the last layer
-            return self.intervention._apply(last, p)
+            return self.intervention.apply(last, p)
 
         if layer < last:
             # Layer l from the given probabilities: values once per distinct example.
@@ -163,7 +163,7 @@ class AttentionAttribution:
             first_rows = [index.tolist().index(u) for u in range(len(slot))]
             values = layer_values(self.model, family, layer, hidden[first_rows])  # (U, H, T, d)
             out = scaled_layer_output(self.model, family, layer, hidden, values[index],
-                                      self.intervention._apply(layer, probs))  # (R, T, D)
+                                      self.intervention.apply(layer, probs))  # (R, T, D)
             below = tail_hidden(self.model, layer + 1, last, out, mask)  # (R, T, D)
             top = last_layer_token0(self.model, family, below, mask, hook)  # (R, 1, D)
         else:

@@ -7,7 +7,6 @@ are named explicitly. Labels may be integers or label names (mapped through the 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 import torch
 
 from attribution.errors import DataError
+from common.hashing import file_sha256
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 TEXT_PAIR_GUESSES = [
@@ -147,15 +147,11 @@ def load_examples(
 
 
 def dataset_sha256(path: str | Path) -> str:
-    """SHA-256 of the file's bytes."""
-    h = hashlib.sha256()
+    """SHA-256 of the file's bytes (``common.hashing.file_sha256``); DataError when unreadable."""
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        return file_sha256(path)
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror}") from exc
-    return h.hexdigest()
 
 
 def encode(tokenizer, examples: Sequence[Example], device: str | torch.device | None = None):

@@ -30,8 +30,9 @@ from attribution.data import Example, encode
 from attribution.errors import AttributionInputError
 from attribution.head_masking import MaskedEvaluator
 from attribution.model_loading import LoadedClassifier
+from common import registries
 
-ORDERINGS = ("attattr", "attention", "taylor", "accdiff", "random")
+ORDERINGS = registries.HEAD_ORDERINGS
 
 
 @dataclass

@@ -78,7 +78,7 @@ def _attaudit_eager(module, query, key, value, attention_mask, scaling=None, dro
     for ref, layer in _MODULES.get(module, ()):
         intervention = ref()
         if intervention is not None:
-            probs = intervention._apply(layer, probs)
+            probs = intervention.apply(layer, probs)
     dropped = nn.functional.dropout(probs, p=dropout, training=module.training)
     out = torch.matmul(dropped, value).transpose(1, 2).contiguous()  # (B, Tq, H, D)
     return out, probs
@@ -135,7 +135,12 @@ class AttentionIntervention:
             )
 
     # -- the per-layer transformation shared by both modes --------------------------------
-    def _apply(self, layer: int, probs: Tensor) -> Tensor:
+    def apply(self, layer: int, probs: Tensor) -> Tensor:
+        """Layer ``layer``'s probabilities (B, H, T, T) after the interventions open in this context.
+
+        Called from inside the model's forward (hook or attention function); a caller that
+        recomputes a layer by hand (the AttAttr tail) calls it to apply the same interventions.
+        """
         ops = [op for op in _OPS.get() if op[0] == self._uid]
         if not ops:
             return probs
@@ -152,7 +157,7 @@ class AttentionIntervention:
 
     def _hook(self, layer: int) -> Callable:
         def hook(_module: nn.Module, _inputs: Any, output: Tensor) -> Tensor:
-            return self._apply(layer, output)
+            return self.apply(layer, output)
 
         return hook
 

@@ -7,7 +7,6 @@ attention probabilities, which AttAttr needs), CUDA when present else CPU.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from transformers import (
 )
 
 from attribution.errors import AttributionInputError, ModelLoadError
+from common.hashing import model_dir_sha256
 
 # config.model_type -> architecture name used throughout attaudit.
 SUPPORTED_ARCHITECTURES: dict[str, str] = {
@@ -64,7 +64,7 @@ class LoadedClassifier:
     device: torch.device
     architecture: str  # "bert" | "roberta" | "distilbert" | "electra" | "xlm-roberta"
     source: str
-    sha256: str  # content hash of config + weights + tokenizer files
+    sha256: str  # common.hashing.model_dir_sha256 of the folder (the one model hash)
     num_layers: int
     num_heads: int
 
@@ -129,21 +129,6 @@ def _check_config(path: Path):
         raise ModelLoadError(f"invalid config.json in {path}: {exc}") from exc
 
 
-def _content_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    names = sorted(
-        p.name for p in path.iterdir()
-        if p.is_file() and (p.suffix == ".safetensors" or p.name == "config.json"
-                            or p.name in TOKENIZER_FILES)
-    )
-    for name in names:
-        h.update(name.encode() + b"\0")
-        with open(path / name, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
 @contextmanager
 def _quiet_progress() -> Iterator[None]:
     """Transformers' own progress bars off while loading (restored afterwards)."""
@@ -205,7 +190,7 @@ def load_classifier(
         device=dev,
         architecture=SUPPORTED_ARCHITECTURES[config.model_type],
         source=str(source),
-        sha256=_content_sha256(path),
+        sha256=model_dir_sha256(path),
         num_layers=int(config.num_hidden_layers),
         num_heads=int(config.num_attention_heads),
     )

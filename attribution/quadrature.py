@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from attribution.errors import AttributionInputError
+from common import registries
 
 Rule = Callable[[int], tuple[Tensor, Tensor]]
 
@@ -49,6 +50,7 @@ QUADRATURES: dict[str, Rule] = {
     "riemann-right": riemann_right,
     "riemann-left": riemann_left,
 }
+registries.check_implemented("quadrature", QUADRATURES)
 DEFAULT_STEPS: dict[str, int] = {"gausslegendre": 8, "riemann-right": 20, "riemann-left": 20}
 MAX_STEPS = 1024
 

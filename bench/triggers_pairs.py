@@ -35,17 +35,15 @@ def stage(msg: str) -> None:
 
 
 def write_jsonl(path: Path, rows) -> Path:
-    from attribution.atomic_io import write_text_atomic
+    from common.atomic_io import write_text_atomic
 
     lines = [json.dumps({"sentence1": ex.text, "sentence2": ex.pair, "label": ex.label}) for ex in rows]
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def _finetune():
-    try:
-        from pipeline.finetune import DEFAULT_CACHE, finetune_minilm
-    except ImportError:  # before the house layout
-        from attaudit.finetune import DEFAULT_CACHE, finetune_minilm
+    from pipeline.finetune import DEFAULT_CACHE, finetune_minilm
+
     return DEFAULT_CACHE, finetune_minilm
 
 

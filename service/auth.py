@@ -12,7 +12,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.models import ApiKey, Tenant
+from infra.db.models import ApiKey, Tenant
 
 KEY_PREFIX = "aa_"
 

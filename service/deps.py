@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from infra.db.models import Tenant
+from infra.settings import Settings
+from infra.storage import ArtifactStore
 from service.auth import tenant_for_key
-from service.db.models import Tenant
 from service.errors import APIError
-from service.settings import Settings
-from service.storage import ArtifactStore
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from attaudit import __version__
-from service.db.session import session_factory
+from common.version import __version__
+from infra.db.session import session_factory
+from infra.settings import Settings, get_settings
+from infra.storage import ArtifactStore
 from service.errors import install_handlers
 from service.queue import make_dispatcher
 from service.ratelimit import RateLimiter
 from service.routers import audits, datasets, health, models
-from service.settings import Settings, get_settings
-from service.storage import ArtifactStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

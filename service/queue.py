@@ -1,6 +1,6 @@
 """How the API hands an audit to workers, after the row is committed.
 
-Celery mode sends a chain of stage tasks (``workers.dispatch``: celery only, no torch);
+Celery mode sends a chain of stage tasks (``jobs.dispatch``: celery only, no torch);
 the embedded default does nothing here because its worker polls the database for
 ``queued`` audits.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from service.settings import Settings
+from infra.settings import Settings
 
 
 class Dispatcher(Protocol):
@@ -27,13 +27,13 @@ class EmbeddedDispatcher:
 
 class CeleryDispatcher:
     def __init__(self, settings: Settings) -> None:
-        from workers.celery_app import make_celery
+        from jobs.celery_app import make_celery
 
         self.settings = settings
         self.app = make_celery(settings)
 
     def enqueue(self, audit_id: str, stages: list[str], token: str) -> None:
-        from workers.dispatch import send_audit_chain
+        from jobs.dispatch import send_audit_chain
 
         send_audit_chain(self.app, self.settings, audit_id, stages, token)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from attaudit.pipeline.config import AuditConfig
+from common.audit_config import AuditConfig
 
 
 def _utc(value: datetime) -> datetime:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from fastapi import Request, UploadFile
 
+from infra.settings import Settings
 from service.errors import APIError
-from service.settings import Settings
 from service.validation import UploadLimits
 
 _CHUNK = 1 << 20

@@ -1,1 +1,1 @@
-"""workers."""
+"""workers: Celery tasks and the embedded worker: ids in, the pipeline runs, results persisted."""

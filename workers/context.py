@@ -9,9 +9,9 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.session import session_factory
-from service.settings import Settings, get_settings
-from service.storage import ArtifactStore
+from infra.db.session import session_factory
+from infra.settings import Settings, get_settings
+from infra.storage import ArtifactStore
 
 
 @dataclass

@@ -15,7 +15,7 @@ import threading
 
 from sqlalchemy import or_, select, update
 
-from service.db.models import Audit, utcnow
+from infra.db.models import Audit, utcnow
 from workers.context import WorkerContext
 from workers.execution import execute_report, execute_stage, remaining_stages
 from workers.reconciler import take_over

@@ -2,7 +2,7 @@
 
 Both take ids, re-fetch rows, are idempotent (a stage with a stored result is skipped; a task
 carrying a stale ``run_token`` does nothing) and write their result in one transaction.
-The science is ``attaudit.pipeline.AuditRun``, the same code path as the CLI.
+The science is ``pipeline.AuditRun``, the same code path as the CLI.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from service.db.models import (
+from infra.db.models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
     Audit,
@@ -51,19 +51,18 @@ def _dataset_path(ctx: WorkerContext, dataset: DatasetRow, work: Path) -> Path:
 
 def build_run(ctx: WorkerContext, audit: Audit, model: ModelRow, dataset: DatasetRow,
               hb: Heartbeat | None) -> Any:
-    """An AuditRun whose model comes from this process's cache (loaded lazily, once)."""
-    from attaudit.pipeline import AuditConfig, AuditRun
+    """An AuditRun whose model comes from this process's cache (loaded lazily, once) and whose
+    stage results live in the database (``workers.stage_store``)."""
+    from pipeline import AuditConfig, AuditRun
     from workers.model_cache import get_loaded
-
-    class WorkerAuditRun(AuditRun):
-        def loaded(self) -> Any:
-            return get_loaded(self.model_dir)
+    from workers.stage_store import DatabaseResultStore
 
     work = ctx.store.work_dir(audit.id)
-    return WorkerAuditRun(ctx.store.tree_path(model.sha256), _dataset_path(ctx, dataset, work),
-                          AuditConfig(**audit.config), work,
-                          progress=hb.progress if hb else None,
-                          should_cancel=_with_budgets(ctx, audit, hb) if hb else None)
+    return AuditRun(ctx.store.tree_path(model.sha256), _dataset_path(ctx, dataset, work),
+                    AuditConfig(**audit.config), work,
+                    progress=hb.progress if hb else None,
+                    should_cancel=_with_budgets(ctx, audit, hb) if hb else None,
+                    loader=get_loaded, store=DatabaseResultStore(ctx.sessions, audit.id))
 
 
 def _with_budgets(ctx: WorkerContext, audit: Audit, hb: Heartbeat):  # noqa: ANN202
@@ -109,7 +108,7 @@ def _describe(exc: BaseException) -> str:
 
 def _run_guarded(ctx: WorkerContext, audit_id: str, fn) -> Any:  # noqa: ANN001
     """Run ``fn``; cancellation and permanent errors end the audit, transient ones propagate."""
-    from attaudit.pipeline import AuditCancelled
+    from pipeline import AuditCancelled
 
     try:
         return fn()
@@ -146,8 +145,12 @@ def execute_stage(ctx: WorkerContext, audit_id: str, stage: str, token: str) -> 
         t0 = time.perf_counter()
         audit.current_stage = stage  # detached copy: names the stage in budget errors
         with Heartbeat(ctx, audit_id, index / total, 1 / total) as hb:
-            result = build_run(ctx, audit, model, dataset, hb).run_stage(stage)
-        return _persist_stage(ctx, audit_id, token, stage, result, time.perf_counter() - t0,
+            run = build_run(ctx, audit, model, dataset, hb)
+            run.run_stage(stage)
+        doc = run.store.pending.get(stage)
+        if doc is None:  # another task stored this stage meanwhile; nothing new to record
+            return "skipped"
+        return _persist_stage(ctx, audit_id, token, stage, doc, time.perf_counter() - t0,
                               (index + 1) / total)
 
     return _run_guarded(ctx, audit_id, work)
@@ -163,9 +166,9 @@ def _trigger_rows(audit_id: str, result: dict) -> list[Trigger]:
     return rows
 
 
-def _persist_stage(ctx: WorkerContext, audit_id: str, token: str, stage: str, result: dict,
+def _persist_stage(ctx: WorkerContext, audit_id: str, token: str, stage: str, doc: dict,
                    seconds: float, progress: float) -> str:
-    """Stage result, trigger rows, progress and lease release: one transaction."""
+    """Stage document, trigger rows, progress and lease release: one transaction."""
     with ctx.sessions() as s:
         res = s.execute(update(Audit).where(Audit.id == audit_id, Audit.run_token == token,
                                             Audit.status == "running")
@@ -174,9 +177,9 @@ def _persist_stage(ctx: WorkerContext, audit_id: str, token: str, stage: str, re
         if res.rowcount != 1:
             s.rollback()
             return "stale"
-        s.add(StageResult(audit_id=audit_id, stage=stage, result=result, duration_s=seconds))
+        s.add(StageResult(audit_id=audit_id, stage=stage, result=doc, duration_s=seconds))
         if stage == "triggers":
-            s.add_all(_trigger_rows(audit_id, result))
+            s.add_all(_trigger_rows(audit_id, doc.get("result") or {}))
         try:
             s.commit()
         except IntegrityError:  # a duplicate task stored it first

@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import sys
 
-from workers.celery_app import make_celery
+from jobs.celery_app import make_celery
 
 
 def main() -> int:

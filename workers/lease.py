@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
-from service.db.models import ACTIVE_STATUSES, Audit, utcnow
+from infra.db.models import ACTIVE_STATUSES, Audit, utcnow
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)

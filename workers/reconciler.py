@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from service.db.models import ACTIVE_STATUSES, Audit, new_id, utcnow
+from infra.db.models import ACTIVE_STATUSES, Audit, new_id, utcnow
 from workers.context import WorkerContext
 from workers.execution import finish, remaining_stages
 

@@ -22,8 +22,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from attacks.judges.base import ABSTAIN, CHANGED, KEPT, Judge, JudgeError
+from common import registries
 
-JUDGE_NAMES = ("lexicon", "model", "nli")
+JUDGE_NAMES = registries.JUDGES
+_BUILDERS = {"lexicon": "attacks.judges.lexicon:LexiconJudge", "model": "attacks.judges.model:ModelJudge",
+             "nli": "attacks.judges.model:NLIJudge"}
+registries.check_implemented("judge", _BUILDERS)
 
 
 def build_judge(name: str, labels: Sequence[str], **params: Any) -> Judge:
@@ -35,19 +39,12 @@ def build_judge(name: str, labels: Sequence[str], **params: Any) -> Judge:
 
 
 def _build(name: str, labels: Sequence[str], **params: Any) -> Judge:
-    if name == "lexicon":
-        from attacks.judges.lexicon import LexiconJudge
+    if name not in _BUILDERS:
+        raise JudgeError(f"unknown judge {name!r}; valid: {', '.join(JUDGE_NAMES)}")
+    import importlib
 
-        return LexiconJudge(labels, **params)
-    if name == "model":
-        from attacks.judges.model import ModelJudge
-
-        return ModelJudge(labels, **params)
-    if name == "nli":
-        from attacks.judges.model import NLIJudge
-
-        return NLIJudge(labels, **params)
-    raise JudgeError(f"unknown judge {name!r}; valid: {', '.join(JUDGE_NAMES)}")
+    module, cls = _BUILDERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(labels, **params)
 
 
 def judges_from_specs(specs: Sequence[str | dict[str, Any]], labels: Sequence[str]) -> list[Judge]:
@@ -59,7 +56,7 @@ def judges_from_specs(specs: Sequence[str | dict[str, Any]], labels: Sequence[st
 
     out: list[Judge] = []
     for spec in specs:
-        if isinstance(spec, str) and spec in ("vader", "auto"):
+        if isinstance(spec, str) and spec in registries.JUDGE_SHORTCUTS:
             mapping = polarity_labels(labels)
             if mapping is None:
                 if spec == "auto":

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from attaudit.cli.common import write_json_atomic
 from attaudit.cli.errors import UserError
+from common import registries
 
-METHODS = ("gausslegendre", "riemann-right", "riemann-left")
+METHODS = registries.QUADRATURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

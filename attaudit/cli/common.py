@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from attaudit.cli.errors import UserError
-from attribution.atomic_io import write_text_atomic
+from common.atomic_io import write_text_atomic
 
 
 def write_json_atomic(path: str | Path, payload: Any, *, indent: int | None = None) -> None:

@@ -14,7 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from attaudit.cli.audit_run import build_config, run_audit
 from attaudit.cli.errors import UserError
+from common.audit_config import STAGE_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_SST2 = REPO_ROOT.parent / "shared" / "data" / "SST-2"
@@ -64,17 +66,27 @@ def resolve_sst2(data: Path | None) -> Path:
     return _glue_sst2()
 
 
+def register(subparsers: argparse._SubParsersAction) -> None:
+    d = subparsers.add_parser("demo", help="fine-tune MiniLM on SST-2 and audit it (offline)",
+                              description="Fine-tune MiniLM briefly on SST-2, then run the full audit.")
+    d.add_argument("--data", type=Path, help="SST-2 folder with train.tsv and dev.tsv "
+                   "(default: ../shared/data/SST-2 next to the repo, else GLUE sst2 when online)")
+    d.add_argument("--finetune-steps", type=int, default=None, help="fine-tuning steps")
+    d.add_argument("--stages", nargs="+", metavar="STAGE", choices=STAGE_NAMES)
+    d.add_argument("--out", type=Path, default=Path("out/demo"))
+    d.set_defaults(func=run_demo)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from attaudit.cli.audit import build_config, run_audit
-    from attaudit.pipeline.stages import available_stages
+    from pipeline.stages import available_stages
 
     sst2 = resolve_sst2(args.data)
     try:
-        from attaudit.finetune import finetune_minilm
+        from pipeline.finetune import finetune_minilm
     except ImportError as exc:
-        raise UserError(f"the demo needs attaudit.finetune ({exc})") from None
+        raise UserError(f"the demo needs pipeline.finetune ({exc})") from None
     kwargs = {} if args.finetune_steps is None else {"steps": args.finetune_steps}
     print(f"demo: fine-tuning MiniLM on {sst2 / 'train.tsv'} (cached after the first run)")
     with tqdm(total=1000, desc="fine-tune  ", file=sys.stderr,

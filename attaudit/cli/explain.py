@@ -5,8 +5,9 @@ from __future__ import annotations
 from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
 from attaudit.cli.heads import add_data_args, csv_list, load
+from common import registries
 
-METHODS = ("attention", "rollout", "grad_attention", "lrp", "integrated_gradients", "grad_input", "attattr")
+METHODS = registries.EXPLAINERS
 
 
 def register(subparsers) -> None:

@@ -6,8 +6,9 @@ import argparse
 
 from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
+from common import registries
 
-ORDERINGS = ("attattr", "attention", "taylor", "accdiff", "random")
+ORDERINGS = registries.HEAD_ORDERINGS
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:

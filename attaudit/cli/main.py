@@ -15,12 +15,14 @@ import argparse
 import importlib
 import sys
 
-from attaudit import __version__
 from attaudit.cli.errors import UserError, is_input_error
+from common.version import __version__
 
 # Subcommand modules, in the order `attaudit --help` lists them.
 COMMAND_MODULES: list[str] = [
     "attaudit.cli.audit",
+    "attaudit.cli.demo",
+    "attaudit.cli.finetune",
     "attaudit.cli.attribute",
     "attaudit.cli.heads",
     "attaudit.cli.explain",
@@ -29,13 +31,20 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with the CLI's error contract: one line ``attaudit CMD: error: ...``, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="attaudit",
         description="Adversarial-robustness audits for transformer text classifiers.",
     )
     parser.add_argument("--version", action="version", version=f"attaudit {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
@@ -43,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return int(exc.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -1,6 +1,6 @@
 """Service commands: ``db upgrade``, ``keys create``, ``serve``, ``worker``, ``submit``.
 
-Settings come from ``ATTAUDIT_*`` environment variables (see ``service.settings``). With no
+Settings come from ``ATTAUDIT_*`` environment variables (see ``infra.settings``). With no
 ``ATTAUDIT_BROKER_URL``, ``serve`` also starts an embedded worker process (no Redis needed)
 and ``worker`` runs that database-polling worker instead of Celery.
 """
@@ -19,8 +19,8 @@ from attaudit.cli.errors import UserError
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from service.db.migrate import upgrade
-    from service.settings import get_settings
+    from infra.db.migrate import upgrade
+    from infra.settings import get_settings
 
     url = get_settings().database_url
     upgrade(url, args.revision)
@@ -29,9 +29,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
+    from infra.db.session import session_factory
+    from infra.settings import get_settings
     from service.auth import create_key
-    from service.db.session import session_factory
-    from service.settings import get_settings
 
     if not args.tenant.strip():
         raise UserError("--tenant must not be empty")
@@ -50,13 +50,13 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from infra.settings import get_settings
     from service.main import create_app
-    from service.settings import get_settings
 
     settings = get_settings()
     child = None
     if settings.embedded:
-        from service.db.migrate import upgrade
+        from infra.db.migrate import upgrade
 
         upgrade(settings.database_url)
         if not args.no_worker:
@@ -75,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from service.settings import get_settings
+    from infra.settings import get_settings
     from workers.context import default_context
 
     settings = get_settings()
@@ -89,8 +89,8 @@ def _worker(args: argparse.Namespace) -> int:
         print("attaudit worker: embedded mode (no broker), polling the database", file=sys.stderr)
         EmbeddedWorker(ctx, stop).run_forever()
         return 0
-    from workers.celery_app import make_celery
-    from workers.dispatch import send_audit_chain, waiting_messages
+    from jobs.celery_app import make_celery
+    from jobs.dispatch import send_audit_chain, waiting_messages
     from workers.reconciler import start_reconciler_thread
 
     app = make_celery(settings)

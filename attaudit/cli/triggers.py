@@ -14,9 +14,10 @@ from pathlib import Path
 
 from attaudit.cli.common import tqdm_progress, write_json_atomic
 from attaudit.cli.errors import UserError
+from common import registries
 
-POSITIONS = ("relative", "start", "end", "random")
-RANKINGS = ("attribution_sum", "attribution_max", "support")
+POSITIONS = registries.TRIGGER_POSITIONS
+RANKINGS = registries.TRIGGER_MINING_RANKINGS
 
 
 def _data_args(p: argparse.ArgumentParser, *, model: bool = True) -> None:
@@ -226,7 +227,8 @@ def register(subparsers) -> None:
     m.add_argument("--rank-by", choices=RANKINGS, default="attribution_sum")
     m.add_argument("--min-support", type=_positive, default=1)
     m.add_argument("--max-triggers", type=_positive, default=50)
-    m.add_argument("--method", default="gausslegendre", help="attribution quadrature rule")
+    m.add_argument("--method", default="gausslegendre", choices=registries.QUADRATURES,
+                   help="attribution quadrature rule")
     m.add_argument("--steps", type=_positive, help="quadrature nodes")
     m.add_argument("--position", choices=POSITIONS, default="relative",
                    help="insertion rule stored with the triggers")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from attribution.errors import AttributionInputError
 from attribution.explainers.base import Explainer, TokenExplanation
+from common import registries
 
 _REGISTRY: dict[str, tuple[str, str]] = {
     "attention": ("attribution.explainers.raw_attention", "RawAttention"),
@@ -17,7 +18,21 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "grad_input": ("attribution.explainers.gradients", "GradientTimesInput"),
     "attattr": ("attribution.explainers.attattr_tokens", "AttAttrTokens"),
 }
-EXPLAINERS = tuple(_REGISTRY)
+registries.check_implemented("explainer", _REGISTRY)
+EXPLAINERS = registries.EXPLAINERS
+
+
+def explainer_available(name: str) -> bool:
+    """True when explainer ``name``'s module imports in this build (unknown names raise)."""
+    import importlib
+
+    if name not in _REGISTRY:
+        raise AttributionInputError(f"unknown explainer {name!r}; valid: {', '.join(EXPLAINERS)}")
+    try:
+        importlib.import_module(_REGISTRY[name][0])
+    except ImportError:
+        return False
+    return True
 
 
 def get_explainer(name: str, loaded, **options) -> Explainer:
@@ -30,4 +45,4 @@ def get_explainer(name: str, loaded, **options) -> Explainer:
     return getattr(importlib.import_module(module), cls)(loaded, **options)
 
 
-__all__ = ["EXPLAINERS", "Explainer", "TokenExplanation", "get_explainer"]
+__all__ = ["EXPLAINERS", "Explainer", "TokenExplanation", "explainer_available", "get_explainer"]

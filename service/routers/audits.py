@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
-from service.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, new_id, utcnow
+from infra.db.models import ACTIVE_STATUSES, Audit, DatasetRow, ModelRow, new_id, utcnow
 from service.deps import CurrentTenant, SessionDep, SettingsDep, StoreDep
 from service.errors import APIError, get_owned
 from service.schemas import AuditCreate, AuditOut, AuditPage, error_responses
@@ -26,7 +26,7 @@ def _own_audit(session, tenant, audit_id: str) -> Audit:  # noqa: ANN001
 
 def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
     """Validate the options through the pipeline's own AuditConfig (pydantic, no torch)."""
-    from attaudit.pipeline.config import AuditConfig
+    from common.audit_config import AuditConfig
 
     opts = body.model_dump(exclude_unset=True, exclude={"model_id", "dataset_id"})
     mapped = sorted({"text_column", "pair_column", "label_column"} & set(opts))

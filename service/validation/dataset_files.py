@@ -15,7 +15,6 @@ Rules (documented for API users):
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -26,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from common.hashing import bytes_sha256, file_sha256
 from service.validation.errors import UploadRejected
 from service.validation.limits import DEFAULT_LIMITS, UploadLimits
 
@@ -213,7 +213,7 @@ def validate_dataset_file(
             counts[_label_name(row[label_col], labels, where)] += 1
     if n == 0:
         raise UploadRejected("dataset_empty", "the file has a header but no data rows")
-    return DatasetManifest(fmt, n, text_col, pair_col, label_col, dict(sorted(counts.items())), hashlib.sha256(data).hexdigest(), size)
+    return DatasetManifest(fmt, n, text_col, pair_col, label_col, dict(sorted(counts.items())), bytes_sha256(data), size)
 
 
 def store_dataset_file(path: str | Path, dest: str | Path, limits: UploadLimits = DEFAULT_LIMITS, **mapping) -> tuple[DatasetManifest, Path]:
@@ -228,7 +228,7 @@ def store_dataset_file(path: str | Path, dest: str | Path, limits: UploadLimits 
     try:
         with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
             shutil.copyfileobj(src, out)
-        if hashlib.sha256(Path(tmp).read_bytes()).hexdigest() != manifest.sha256:
+        if file_sha256(tmp) != manifest.sha256:
             raise UploadRejected("dataset_malformed", "the file changed while it was being stored")
         os.replace(tmp, final)
     finally:

@@ -6,12 +6,12 @@ byte to disk and the same checks apply to a directory already on disk.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from common.hashing import HashMismatch, files_sha256
 from service.validation.archive_members import BoundedReader, Member, open_archive
 from service.validation.errors import UploadRejected
 
@@ -83,15 +83,9 @@ def read_all(source: FileSource, path: str, limit: int) -> bytes:
 
 
 def content_sha256(source: FileSource) -> str:
-    """Content address: sha256 over (path, NUL, 8-byte size, bytes) of each file, sorted by path."""
-    digest = hashlib.sha256()
-    for path, size in sorted(source.sizes().items()):
-        digest.update(path.encode() + b"\x00" + size.to_bytes(8, "little"))
-        seen = 0
-        with source.open(path) as f:
-            while chunk := f.read(CHUNK):
-                seen += len(chunk)
-                digest.update(chunk)
-        if seen != size:
-            raise UploadRejected("archive_corrupt", f"{path} holds {seen} bytes but declares {size}")
-    return digest.hexdigest()
+    """The model-folder hash (``common.hashing.files_sha256``) of an archive or directory."""
+    entries = [(path, size, lambda path=path: source.open(path)) for path, size in source.sizes().items()]
+    try:
+        return files_sha256(entries)
+    except HashMismatch as exc:
+        raise UploadRejected("archive_corrupt", str(exc)) from None

@@ -2,7 +2,7 @@ import stat
 
 import pytest
 
-from attribution.atomic_io import write_text_atomic
+from common.atomic_io import write_text_atomic
 
 
 def test_writes_world_readable_and_replaces(tmp_path):

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
-
 import pytest
 
-POS = ["good", "great", "brilliant", "fun", "nice", "best"]
-NEG = ["bad", "terrible", "boring", "dull", "awful", "worst"]
-FILL = ["the", "movie", "film", "plot", "acting", "story", "was", "is", "really", "quite", "cast", "music"]
-
-
-def write_tsv(path: Path, n: int = 60, seed: int = 0) -> Path:
-    rng = random.Random(seed)
-    lines = ["sentence\tlabel"]
-    for i in range(n):
-        label = i % 2
-        words = rng.sample(FILL, 4) + [rng.choice(POS if label else NEG)]
-        rng.shuffle(words)
-        lines.append(f"{' '.join(words)}\t{label}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session")
-def tiny_tsv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tsv(tmp_path_factory.mktemp("data") / "tiny.tsv")
+from tests.tiny_data import FILL, NEG, POS, write_tsv  # noqa: F401 (re-exported for tests)
 
 
 def small_config(**kw):
     """Budgets small enough for the tiny model; every available stage by default."""
-    from attaudit.pipeline.config import AuditConfig
-    from attaudit.pipeline.stages import available_stages, missing_requirements
+    from common.audit_config import AuditConfig
+    from pipeline.stages import available_stages, missing_requirements
 
     orderings = ["attention", "taylor", "accdiff", "random"]
     if not missing_requirements("heads", AuditConfig(stages=["heads"], heads_orderings=["attattr"])):
@@ -46,7 +24,7 @@ def small_config(**kw):
 @pytest.fixture(scope="session")
 def finished_audit(tiny_bert_dir, tiny_tsv, tmp_path_factory):
     """One audit run with every available stage (shared by the tests that only read it)."""
-    from attaudit.pipeline import AuditRun
+    from pipeline import AuditRun
 
     work = tmp_path_factory.mktemp("audit_work")
     ticks: list[tuple[str, float]] = []

@@ -4,8 +4,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from attaudit.pipeline.config import STAGE_NAMES, AuditConfig
-from attaudit.pipeline.slices import split_indices
+from common.audit_config import STAGE_NAMES, AuditConfig
+from pipeline.slices import split_indices
 
 
 def test_unknown_stage_lists_valid_ones():
@@ -41,7 +41,7 @@ def test_cache_key_depends_only_on_stage_relevant_fields():
 
 
 def test_config_import_does_not_import_torch():
-    code = "import sys, attaudit.pipeline as p; p.AuditConfig(); assert 'torch' not in sys.modules"
+    code = "import sys, pipeline as p; p.AuditConfig(); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -66,8 +66,8 @@ def test_slices_seeded_and_overlap_on_request():
 
 
 def test_default_stages_are_all_available_in_this_build():
-    from attaudit.pipeline.config import DEFAULT_STAGES
-    from attaudit.pipeline.stages import missing_requirements
+    from common.audit_config import DEFAULT_STAGES
+    from pipeline.stages import missing_requirements
 
     cfg = AuditConfig()
     assert cfg.stages == DEFAULT_STAGES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.report.browser import open_report
-from tests.report.test_html import figures, json_numbers
+from tests.pipeline.report.browser import open_report
+from tests.pipeline.report.test_html import figures, json_numbers
 
 
 def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):

@@ -8,15 +8,20 @@ import json
 
 import pytest
 
-from attaudit.pipeline import AuditCancelled, AuditConfig, AuditRun, StageUnavailable
-from attaudit.pipeline.config import STAGE_FIELDS
-from attaudit.pipeline.stages import available_stages
+from common.audit_config import STAGE_FIELDS
+from pipeline import AuditCancelled, AuditConfig, AuditRun, StageUnavailable
+from pipeline.stages import available_stages
 from tests.pipeline.conftest import small_config
 
 
 def _config(**kw) -> AuditConfig:
     return small_config(**kw)
 
+
+
+def cache_file(run, stage: str):
+    """The CLI's file store entry of ``stage`` (the default ``FileResultStore``)."""
+    return run.store.path(stage, run.config.cache_key(stage))
 
 def test_run_all_then_resume_skips_finished_stages(finished_audit, tiny_bert_dir, tiny_tsv):
     run, ticks, first, work = (finished_audit[k] for k in ("run", "ticks", "results", "work"))
@@ -25,13 +30,13 @@ def test_run_all_then_resume_skips_finished_stages(finished_audit, tiny_bert_dir
     for name in run.stage_names:  # progress reached 0 and 1 for every stage, monotonic
         fr = [f for s, f in ticks if s == name]
         assert fr[0] == 0.0 and fr[-1] == 1.0 and fr == sorted(fr)
-    mtimes = {n: run.cache_path(n).stat().st_mtime_ns for n in run.stage_names}
+    mtimes = {n: cache_file(run, n).stat().st_mtime_ns for n in run.stage_names}
 
     again = AuditRun(tiny_bert_dir, tiny_tsv, _config(), work)
     second = again.run_all()
     assert again.executed == []  # nothing recomputed
-    assert again._loaded is None  # not even the model was loaded
-    assert {n: again.cache_path(n).stat().st_mtime_ns for n in again.stage_names} == mtimes
+    assert not again.is_loaded  # not even the model was loaded
+    assert {n: cache_file(again, n).stat().st_mtime_ns for n in again.stage_names} == mtimes
     assert second["stages"] == first["stages"]
 
     # a setting only some stages depend on re-runs exactly those stages
@@ -40,7 +45,7 @@ def test_run_all_then_resume_skips_finished_stages(finished_audit, tiny_bert_dir
     expected = [s for s in changed.stage_names if "tree_threshold" in STAGE_FIELDS[s]]
     assert expected == ["attribution"]
     assert changed.executed == expected
-    assert {n: changed.cache_path(n).stat().st_mtime_ns for n in changed.stage_names if n != "attribution"} \
+    assert {n: cache_file(changed, n).stat().st_mtime_ns for n in changed.stage_names if n != "attribution"} \
         == {n: t for n, t in mtimes.items() if n != "attribution"}
 
 
@@ -87,7 +92,7 @@ def test_cancel_stops_at_a_tick_and_caches_nothing(tiny_bert_dir, tiny_tsv, tmp_
     with pytest.raises(AuditCancelled):
         run.run_all()
     assert run.executed == []
-    assert not run.cache_path("clean_eval").exists()
+    assert not cache_file(run, "clean_eval").exists()
 
 
 def test_bad_inputs_are_input_errors(tiny_bert_dir, tiny_tsv, tmp_path):

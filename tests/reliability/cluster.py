@@ -54,7 +54,7 @@ class Cluster:
         self.url = f"http://127.0.0.1:{self.port}"
         self.sessions = None
         self._run(["db", "upgrade"])
-        from service.db.session import session_factory
+        from infra.db.session import session_factory
 
         self.sessions = session_factory(database_url)
 
@@ -111,13 +111,13 @@ class Cluster:
 
     # -- database -----------------------------------------------------------------------------
     def audits(self) -> list:
-        from service.db.models import Audit
+        from infra.db.models import Audit
 
         with self.sessions() as s:
             return list(s.scalars(select(Audit)))
 
     def stage_counts(self) -> dict[tuple[str, str], int]:
-        from service.db.models import StageResult
+        from infra.db.models import StageResult
 
         with self.sessions() as s:
             rows = s.execute(select(StageResult.audit_id, StageResult.stage, func.count())

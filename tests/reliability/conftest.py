@@ -44,7 +44,7 @@ class Api:
 
 
 def make_settings(data_dir: Path, database_url: str = "", **overrides):  # noqa: ANN201
-    from service.settings import Settings
+    from infra.settings import Settings
 
     return Settings(data_dir=data_dir, database_url=database_url, broker_url="", **overrides)
 
@@ -52,8 +52,8 @@ def make_settings(data_dir: Path, database_url: str = "", **overrides):  # noqa:
 def make_api(settings) -> Api:  # noqa: ANN001
     from fastapi.testclient import TestClient
 
-    from service.db.migrate import upgrade
-    from service.db.session import session_factory
+    from infra.db.migrate import upgrade
+    from infra.db.session import session_factory
     from service.main import create_app
 
     upgrade(settings.database_url)
@@ -81,7 +81,7 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     yield f"{base}/{name}"
-    from service.db.session import get_engine
+    from infra.db.session import get_engine
 
     get_engine.cache_clear()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

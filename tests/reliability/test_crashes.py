@@ -147,7 +147,7 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
     while audits run: each audit is retried to success or fails with a message; no partial rows."""
     import psycopg
 
-    from service.db.models import StageResult
+    from infra.db.models import StageResult
 
     cluster.start_api()
     cluster.start_worker("w1")

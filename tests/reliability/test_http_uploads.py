@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.db.models import DatasetRow, ModelRow
+from infra.db.models import DatasetRow, ModelRow
 from tests.reliability.conftest import Api, make_api, make_settings
 from tests.service.hostile.conftest import tree
 from tests.service.hostile.corpus import MODEL_CASES, Case, Ctx, model_files, write_zip

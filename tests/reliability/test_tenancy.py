@@ -19,7 +19,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select, update
 
-from service.db.models import ApiKey, Audit, utcnow
+from infra.db.models import ApiKey, Audit, utcnow
 from service.deps import current_tenant
 from tests.reliability.conftest import Api
 from tests.service.hostile.corpus import model_files, write_zip

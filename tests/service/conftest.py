@@ -30,7 +30,7 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        from service.db.session import get_engine
+        from infra.db.session import get_engine
 
         get_engine(url).dispose()
         get_engine.cache_clear()
@@ -51,8 +51,8 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def make_settings(tmp_path: Path, url: str, **overrides):  # noqa: ANN201
-    from service.db.migrate import upgrade
-    from service.settings import Settings
+    from infra.db.migrate import upgrade
+    from infra.settings import Settings
 
     upgrade(url)
     return Settings(data_dir=tmp_path, database_url=url, storage_dir=tmp_path / "storage",

@@ -77,6 +77,11 @@ def test_audit_options_validated_by_pipeline_config(api: Api, tiny_zip: bytes, t
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "invalid_request" and "valid stages: clean_eval" in err["message"]
+    # every named choice is checked at the boundary (it used to fail later, in the worker)
+    r = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
+                                            "explainers": ["attention", "bogus"]}, headers=h)
+    assert r.status_code == 422
+    assert "'bogus'" in r.json()["error"]["message"] and "integrated_gradients" in r.json()["error"]["message"]
     r = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id,
                                             "text_column": "x"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_audit_config"

@@ -66,7 +66,7 @@ def test_every_attaudit_command_exists_in_the_cli() -> None:
 
 
 def test_environment_uses_the_documented_settings() -> None:
-    from service.settings import Settings
+    from infra.settings import Settings
 
     fields = {f"ATTAUDIT_{k.upper()}" for k in Settings.model_fields}
     services = _compose()["services"]

@@ -11,10 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
 from service.main import create_app
-from service.settings import Settings
+from infra.settings import Settings
 app = create_app(Settings(data_dir=sys.argv[1], broker_url="redis://127.0.0.1:6379/13"))
-import workers.celery_app, workers.dispatch, workers.reconciler, workers.embedded, workers.tasks
-import service.validation, service.db.migrate, attaudit.client, attaudit.cli.service_cmds
+import jobs.celery_app, jobs.dispatch, workers.reconciler, workers.embedded, workers.tasks
+import service.validation, infra.db.migrate, attaudit.client, attaudit.cli.service_cmds
 heavy = sorted(m for m in ("torch", "transformers", "attribution", "attacks", "textattack")
                if m in sys.modules)
 print("HEAVY", heavy)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service.db.models import DatasetRow, ModelRow
+from infra.db.models import DatasetRow, ModelRow
 from tests.service.conftest import Api, make_settings, zip_dir
 
 

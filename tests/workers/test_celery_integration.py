@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from service.db.models import Audit, StageResult, new_id
-from service.db.session import session_factory
+from infra.db.models import Audit, StageResult, new_id
+from infra.db.session import session_factory
 from tests.service.conftest import sst_like_tsv, zip_dir
 from tests.workers.conftest import base_env, cli, free_port, spawn, stop, wait_healthy, wait_status
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from service.db.models import StageResult
-from service.db.session import session_factory
+from infra.db.models import StageResult
+from infra.db.session import session_factory
 from tests.service.conftest import sst_like_tsv
 from tests.workers.conftest import base_env, cli, free_port, spawn, stop, wait_healthy, wait_status
 from tests.workers.test_celery_integration import assert_clean_eval_consistent

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from service.db.models import Audit, StageResult
+from infra.db.models import Audit, StageResult
 from tests.service.conftest import Api, make_settings, sst_like_tsv
 from workers import model_cache
 from workers.context import WorkerContext

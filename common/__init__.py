@@ -1,0 +1,1 @@
+"""common: torch-free helpers every layer uses (hashing, atomic writes, registries, version)."""

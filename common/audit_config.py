@@ -1,0 +1,133 @@
+"""Audit configuration: which stages run, with what budgets, on which data slices.
+
+Pure pydantic (no torch), in ``common`` because every layer reads it: the service validates API
+requests with it, the CLI builds it from flags, the pipeline runs it. Every named choice is
+checked against ``common.registries`` (the one declaration of each name list). ``cache_key(stage)`` hashes only the fields a stage's result
+depends on, so changing, say, the trigger budget does not invalidate the cached head analysis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from common import registries
+
+# Canonical order; a stage may read the cached results of the stages before it.
+STAGE_NAMES: list[str] = list(registries.STAGES)
+
+# Stages a default audit runs (a stage whose library is missing raises StageUnavailable).
+DEFAULT_STAGES: list[str] = list(STAGE_NAMES)  # every stage is wired in this build
+
+# Bump a stage's version when its result format or science changes: old caches stop matching.
+STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES}
+
+_SLICE_FIELDS = (
+    "seed", "text_column", "pair_column", "label_column",
+    "mining_fraction", "importance_fraction", "allow_overlap", "max_rows",
+)
+# Fields each stage's result depends on (besides the model and dataset hashes and the slices).
+STAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "clean_eval": ("eval_examples",),
+    "attribution": ("examples", "steps", "method", "tree_threshold"),
+    "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
+              "method"),
+    "triggers": ("triggers", "trigger_threshold", "mining_examples", "eval_examples", "steps", "method",
+                 "trigger_ranking", "importance_examples"),
+    "baselines": ("baselines", "baseline_examples", "triggers", "trigger_threshold", "mining_examples",
+                  "steps", "method", "eval_examples", "trigger_ranking", "importance_examples"),
+    "explainers": ("examples", "explainers", "steps", "method"),
+}
+
+
+class AuditConfig(BaseModel):
+    """What one audit runs. Every field has a default sized for a CPU in minutes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES))
+    examples: int = Field(8, ge=1, le=500, description="examples shown per-example (attribution, explainers)")
+    eval_examples: int = Field(300, ge=1, le=100_000, description="cap on the evaluation slice")
+    mining_examples: int = Field(64, ge=1, le=100_000, description="cap on the trigger-mining slice")
+    importance_examples: int = Field(48, ge=1, le=100_000, description="cap on the head-importance slice")
+    pruning_examples: int = Field(200, ge=1, le=100_000, description="cap on the slice pruning curves use")
+    baseline_examples: int = Field(20, ge=1, le=10_000, description="examples each TextAttack recipe attacks")
+    steps: int = Field(6, ge=1, le=512, description="integration nodes for AttAttr")
+    method: str = Field("gausslegendre", description="AttAttr quadrature")
+    triggers: int = Field(5, ge=1, le=100, description="top-k mined triggers evaluated")
+    trigger_ranking: str = Field("damage", description="rank mined triggers by attribution or by damage "
+                                 "on the importance slice (common.registries.TRIGGER_RANKINGS)")
+    trigger_threshold: float = Field(0.02, ge=0.0, description="minimum summed attribution of a mined pattern")
+    heads_orderings: list[str] = Field(default_factory=lambda: ["attattr", "attention", "taylor", "random"])
+    baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
+    explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")
+    tree_threshold: float = Field(0.4, gt=0.0, le=1.0)
+    seed: int = 0
+    text_column: str | None = None
+    pair_column: str | None = None
+    label_column: str | None = None
+    mining_fraction: float = Field(0.3, ge=0.0, lt=1.0)
+    importance_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    allow_overlap: bool = Field(False, description="every slice is the whole dataset (small data only)")
+    max_rows: int | None = Field(None, ge=1, description="read at most this many rows of the dataset")
+    time_budget_s: float | None = Field(None, gt=0)
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"no stages selected; valid stages: {', '.join(STAGE_NAMES)}")
+        registries.check_names("stage", value)
+        return [s for s in STAGE_NAMES if s in value]  # canonical order, no duplicates
+
+    @field_validator("heads_orderings")
+    @classmethod
+    def _known_orderings(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"no head ordering selected; valid: {', '.join(registries.HEAD_ORDERINGS)}")
+        return registries.check_names("head ordering", value)
+
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, value: list[str]) -> list[str]:
+        return registries.check_names("baseline", value)
+
+    @field_validator("explainers")
+    @classmethod
+    def _known_explainers(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError(f"no explainer selected; valid: {', '.join(registries.EXPLAINERS)}")
+        return registries.check_names("explainer", value)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        return registries.check_name("quadrature", value)
+
+    @field_validator("trigger_ranking")
+    @classmethod
+    def _known_ranking(cls, value: str) -> str:
+        return registries.check_name("trigger ranking", value)
+
+    @model_validator(mode="after")
+    def _slices_fit(self) -> AuditConfig:
+        if not self.allow_overlap and self.mining_fraction + self.importance_fraction >= 0.95:
+            raise ValueError("mining_fraction + importance_fraction must leave at least 5% for evaluation")
+        return self
+
+    def slice_fields(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in _SLICE_FIELDS}
+
+    def cache_key(self, stage: str) -> str:
+        """Hash of the config fields ``stage``'s result depends on (and the stage version)."""
+        if stage not in STAGE_FIELDS:
+            raise ValueError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGE_NAMES)}")
+        relevant = {name: getattr(self, name) for name in STAGE_FIELDS[stage]}
+        payload = {"stage": stage, "version": STAGE_VERSIONS[stage], "slices": self.slice_fields(),
+                   "fields": relevant}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:20]

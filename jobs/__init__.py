@@ -1,0 +1,1 @@
+"""jobs: the sending side of the queue (the Celery app definition and dispatch). Torch-free."""

@@ -1,0 +1,163 @@
+"""Report sections: summary verdict, attribution, head importance and pruning, run metadata."""
+
+from __future__ import annotations
+
+from pipeline.report import svg
+from pipeline.report.format import esc, num, pct, secs
+
+STAGE_TITLES = {
+    "clean_eval": "clean evaluation", "attribution": "attribution", "heads": "head analysis",
+    "triggers": "trigger mining and attack", "baselines": "TextAttack baselines",
+    "explainers": "explainers and faithfulness",
+}
+
+
+def not_run(results: dict, stage: str) -> str:
+    """The note a section shows when its stage did not run."""
+    reason = results["metadata"]["stages_not_run"].get(stage, "not run")
+    return (f'<p class="not-run" data-not-run="{stage}">The {STAGE_TITLES[stage]} stage did not run '
+            f"({esc(reason)}), so this section is empty. Run it with "
+            f"<code>--stages {stage}</code>.</p>")
+
+
+def summary(results: dict) -> str:
+    s, stages = results["summary"], results["stages"]
+    cards = []
+    if "clean_accuracy" in s:
+        clean = stages["clean_eval"]
+        per = ", ".join(f"{esc(r['label'])} {pct(r['accuracy'])}" for r in clean["per_class"])
+        cards.append(f'<div class="card" id="card-accuracy"><div class="label">Clean accuracy</div>'
+                     f'<div class="big">{pct(s["clean_accuracy"])}</div><div>{per}</div></div>')
+    else:
+        cards.append('<div class="card"><div class="label">Clean accuracy</div><div>not measured</div></div>')
+    w = s.get("worst_trigger")
+    if w:
+        cards.append(f'<div class="card" id="card-trigger"><div class="label">Worst trigger</div>'
+                     f'<div class="big">&minus;{pct(w["drop"])}</div><div>&ldquo;{esc(w["trigger"])}&rdquo; '
+                     f'drops {esc(w["label"])} accuracy from {pct(w["accuracy_before"])} to '
+                     f'{pct(w["accuracy_after"])}</div></div>')
+    else:
+        cards.append('<div class="card"><div class="label">Worst trigger</div><div>not measured</div></div>')
+    top = s.get("top_heads")
+    if top:
+        heads = ", ".join(f'L{h["layer"]}-H{h["head"]} ({num(h["score"])})' for h in top["heads"])
+        half = top.get("half_pruned")
+        prune = (f"<div>Pruning the 50% least important heads: accuracy {pct(half['full_accuracy'])} &rarr; "
+                 f"{pct(half['accuracy_least_first'])}; the 50% most important: "
+                 f"{pct(half['accuracy_most_first'])}.</div>" if half else "")
+        cards.append(f'<div class="card" id="card-heads"><div class="label">Heads that matter '
+                     f'({esc(top["ordering"])})</div><div class="big">{heads.split(" (")[0]}</div>'
+                     f"<div>{heads}</div>{prune}</div>")
+    else:
+        cards.append('<div class="card"><div class="label">Heads that matter</div><div>not measured</div></div>')
+    f = s.get("most_faithful")
+    if f:
+        cards.append(f'<div class="card" id="card-faithful"><div class="label">Most faithful explainer</div>'
+                     f'<div class="big">{esc(f["explainer"])}</div><div>comprehensiveness AOPC '
+                     f'{num(f["aopc_comprehensiveness"])}</div></div>')
+    else:
+        cards.append('<div class="card"><div class="label">Most faithful explainer</div><div>not measured</div></div>')
+    return f'<section id="summary"><h2>Summary</h2><div class="cards">{"".join(cards)}</div></section>'
+
+
+def clean_eval(results: dict) -> str:
+    c = results["stages"].get("clean_eval")
+    if not c:
+        return f'<section id="clean"><h2>Clean evaluation</h2>{not_run(results, "clean_eval")}</section>'
+    labels = c["labels"]
+    head = "".join(f"<th>pred {esc(lab)}</th>" for lab in labels)
+    rows = "".join(
+        f"<tr><th>{esc(r['label'])}</th><td class='n'>{r['n']}</td><td class='n'>{pct(r['accuracy'])}</td>"
+        + "".join(f"<td class='n'>{v}</td>" for v in c["confusion"][i]) + "</tr>"
+        for i, r in enumerate(c["per_class"]))
+    return (f'<section id="clean"><h2>Clean evaluation</h2><p>{c["n"]} labelled examples of the '
+            f'evaluation slice; accuracy {pct(c["accuracy"])}.</p><table><tr><th>gold class</th><th>n</th>'
+            f"<th>accuracy</th>{head}</tr>{rows}</table></section>")
+
+
+def attribution(results: dict) -> str:
+    a = results["stages"].get("attribution")
+    if not a or not a.get("examples"):
+        return f'<section id="attribution"><h2>Token-pair attribution</h2>{not_run(results, "attribution")}</section>'
+    exs = a["examples"]
+    layers, heads = len(exs[0]["scores"]), len(exs[0]["scores"][0])
+    labels = a["labels"]
+    ex_opts = "".join(f'<option value="{i}">{i + 1}: {esc(e["text"][:60])}</option>' for i, e in enumerate(exs))
+    layer_opts = "".join(f'<option value="{lay}"{" selected" if lay == layers - 1 else ""}>layer {lay}</option>'
+                         for lay in range(layers))
+    head_opts = '<option value="sum">all heads (sum)</option>' + "".join(
+        f'<option value="{h}">head {h}</option>' for h in range(heads))
+    trees = []
+    for i, e in enumerate(exs):
+        pred = labels[e["prediction"]]
+        gap = max(abs(g) for g in e["completeness_gap"])
+        body = (svg.tree_graph(e["tree"], title=f"attribution tree, example {i + 1}") if e.get("tree")
+                else '<p class="muted">Attribution tree not computed (head-analysis library absent).</p>')
+        trees.append(f'<div class="per-example" data-group="attr" data-index="{i}"><p>Predicted '
+                     f'<b>{esc(pred)}</b> (p = {num(e["probabilities"][e["prediction"]])}); largest '
+                     f"completeness gap over layers {num(gap)}.</p>{body}</div>")
+    return (f'<section id="attribution"><h2>Token-pair attribution (AttAttr)</h2>'
+            f'<p class="note">Attribution of each attention link to the {esc("predicted")} class probability '
+            f'(Hao et al., AAAI 2021), {esc(a["method"])} quadrature with {a["steps"]} nodes. Rows: query token; '
+            f"columns: attended token. Purple = pushes toward the prediction, orange = against.</p>"
+            f'<div class="controls"><label>Example <select id="sel-example" data-group="attr">{ex_opts}'
+            f'</select></label><label>Layer <select id="sel-layer">{layer_opts}</select></label>'
+            f'<label>Head <select id="sel-head">{head_opts}</select></label></div>'
+            f'<div class="flex"><div id="attr-heatmap"></div><div><h3>Top connections in this layer</h3>'
+            f'<ol id="attr-top"></ol></div></div><h3>Attribution tree</h3>{"".join(trees)}</section>')
+
+
+def heads(results: dict) -> str:
+    h = results["stages"].get("heads")
+    if not h:
+        return f'<section id="heads"><h2>Head importance and pruning</h2>{not_run(results, "heads")}</section>'
+    maps = "".join(f'<div><h3>{esc(name)}</h3>{svg.heatmap(o["importance"], title=f"head importance: {name}")}</div>'
+                   for name, o in h["orderings"].items())
+    curves = []
+    for kind, xlabel in (("global", "fraction of heads pruned"), ("per_layer", "heads pruned per layer")):
+        series = []
+        for i, (name, o) in enumerate(h["orderings"].items()):
+            p = o.get("pruning", {}).get(kind)
+            if not p:
+                continue
+            series.append({"name": f"{name}, least first", "x": p["x"], "y": p["least_first"], "color": i})
+            series.append({"name": f"{name}, most first", "x": p["x"], "y": p["most_first"], "color": i,
+                           "dash": True})
+        if series:
+            curves.append(svg.line_chart(series, x_label=xlabel, y_label="accuracy",
+                                         title=f"pruning curve ({kind.replace('_', '-')})"))
+    stats = attention_stats(h)
+    return (f'<section id="heads"><h2>Head importance and pruning</h2><p class="note">Importance of each '
+            f"head (rows: layers, columns: heads) on the importance slice ({h.get('n_importance', 'n/a')} "
+            f"examples), one map per ordering.</p><div class=\"flex\">{maps}</div><h3>Pruning curves</h3>"
+            f'<p class="note">Accuracy on the evaluation slice ({h.get("n_eval", "n/a")} examples) as heads are '
+            f'masked; solid: least important first, dashed: most important first.</p>'
+            f'<div class="flex" id="pruning">{"".join(curves)}</div>{stats}</section>')
+
+
+def attention_stats(h: dict) -> str:
+    stats = h.get("attention_stats")
+    if not stats:
+        return ""
+    maps = "".join(f'<div><h3>{esc(name)}</h3>{svg.heatmap(m, title=f"attention to {name}", cell=16)}</div>'
+                   for name, m in stats.items())
+    return (f'<h3 id="attention-stats">Attention-pattern statistics</h3><p class="note">Mean attention per '
+            f"head (Clark et al. 2019), rows: layers, columns: heads.</p><div class=\"flex\">{maps}</div>")
+
+
+def metadata(results: dict) -> str:
+    m = results["metadata"]
+    model, data = m["model"], m["dataset"]
+    rows = [("created", m["created"]), ("model", model["path"]), ("model sha256", model["sha256"]),
+            ("architecture", model.get("architecture")), ("labels", ", ".join(model.get("labels") or [])),
+            ("layers x heads", f'{model.get("num_layers")} x {model.get("num_heads")}'),
+            ("dataset", data["path"]), ("dataset sha256", data["sha256"]), ("rows", data.get("rows")),
+            ("slices", ", ".join(f"{k} {v}" for k, v in data.get("slices", {}).items())),
+            ("seed", m["seed"])]
+    rows += [(f"version: {k}", v) for k, v in m["versions"].items()]
+    rows += [(f"time: {k}", secs(v)) for k, v in m["timings"].items()]
+    rows += [(f"not run: {k}", v) for k, v in m["stages_not_run"].items()]
+    body = "".join(f"<tr><th>{esc(k)}</th><td class='mono'>{esc(v)}</td></tr>" for k, v in rows)
+    cfg = esc(", ".join(f"{k}={v}" for k, v in m["config"].items()))
+    return (f'<section id="metadata"><h2>Run metadata</h2><table>{body}</table>'
+            f'<p class="mono">config: {cfg}</p></section>')

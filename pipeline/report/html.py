@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from pipeline.report import sections_attacks, sections_core
+from pipeline.report import sections_attacks, sections_core, sections_verdict
 from pipeline.report.format import esc
 
 SECTIONS = [
+    ("verdict", "Verdict", sections_verdict.verdict),
     ("summary", "Summary", sections_core.summary),
     ("clean", "Clean evaluation", sections_core.clean_eval),
     ("attribution", "Attribution", sections_core.attribution),

@@ -219,7 +219,7 @@ def register(subparsers) -> None:
     m.add_argument("--threshold", type=float,
                    help="drop patterns scoring less: a fraction of the example's |F(A)-F(0)| in the "
                         "chosen layer (relative, default 0.05) or an absolute score (default 0.02)")
-    m.add_argument("--threshold-mode", choices=("relative", "absolute"), default="relative",
+    m.add_argument("--threshold-mode", choices=registries.TRIGGER_THRESHOLD_MODES, default="relative",
                    help="relative (default: works on confident models) or absolute (reference code)")
     m.add_argument("--second-ratio", type=float, default=0.2,
                    help="use only the top-1 pair when the second is under this ratio of it")

@@ -15,10 +15,6 @@ KIND_HELP = {
 }
 
 
-def _pp(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f} pp"
-
-
 def _evidence_text(v: dict) -> str:
     ev = v.get("evidence") or {}
     parts = []
@@ -79,7 +75,7 @@ def kinds_table(results: dict) -> str:
     rows = []
     for tr in listed:
         per = {r["label"]: r for r in tr["per_class"]}
-        cells = "".join(f"<td class='n'>{_pp(per[lab]['drop']) if lab in per else 'n/a'}</td>" for lab in labels)
+        cells = "".join(f"<td class='n'>{pct(per[lab]['drop']) if lab in per else 'n/a'}</td>" for lab in labels)
         rows.append(f"<tr><td><b>{esc(' '.join(tr['tokens']))}</b></td><td>{esc(tr.get('kind'))}</td>"
                     f"<td>{esc(tr.get('measured_push'))}</td>{cells}</tr>")
     head = "".join(f"<th>{esc(lab)} drop</th>" for lab in labels)

@@ -12,7 +12,9 @@ the model is right to change its answer. Each measured trigger gets one kind:
 How the kind is decided (``pushed`` = the measured direction: the label most flipped predictions
 go to, or the label gaining most predictions when nothing flips; not the mining example's label):
 
-1. With at least one judge (``attacks.judges``) that gave an opinion on the edited examples
+1. With at least one judge (``attacks.judges``) that knows the trigger's words (``Judge.knows``:
+   a model always; a lexicon when it lists one of them or its lists are declared exhaustive) and
+   gave an opinion on the edited examples
    the model flipped (all edited, correctly classified examples when none flipped): the share
    of judged edits whose label CHANGED decides; >= ``changed_share`` (0.5) -> label-bearing.
    Otherwise, if a judge reads the trigger words on their own as a label other than ``pushed``
@@ -20,7 +22,7 @@ go to, or the label gaining most predictions when nothing flips; not the mining 
    association is reported but does not override the judge: a planted or dataset artifact IS
    associated with its label in the data, and only a judge independent of the data can call it
    a shortcut.
-2. With no judge opinion: the data association alone (``attacks.label_association``): words
+2. With no judge opinion (or no judge knowing the words): the data association alone (``attacks.label_association``): words
    bearing ``pushed`` -> label-bearing; words bearing only other labels -> counter-evidence;
    no bearing word -> spurious. The evidence then says "data only": a shortcut present in the
    reference data is indistinguishable from a real label word, and a negation whose parts are
@@ -155,6 +157,11 @@ def classify_triggers(report: Any, *, association: LabelAssociation | None = Non
                        for j, v, p in zip(judges, verdicts, phrase, strict=True)],
             "changed_share": None if share is None else round(share, 4),
         }
+        knowing = [j for j in judges if j.knows(res.trigger.tokens)]
+        evidence["judges_know_words"] = bool(knowing) if judges else None
+        if share is not None and not knowing and assoc is not None:
+            share = None  # the judges know none of these words: the data association decides
+            evidence["reason_prefix"] = "judges know none of these words; "
         if share is not None:
             against = any(p is not None and p != pushed for p in phrase)
             toward = any(p == pushed for p in phrase)
@@ -177,7 +184,7 @@ def classify_triggers(report: Any, *, association: LabelAssociation | None = Non
                 kind, why = "spurious", "data only: the words carry no label in the reference data"
         else:
             kind, why = "spurious", "no evidence: no reference data and no judge (unverified)"
-        evidence["reason"] = why
+        evidence["reason"] = evidence.pop("reason_prefix", "") + why
         keep = None
         if judges:
             keep = [all(v[i] == KEPT for v in verdicts) for i in range(len(gold))]
@@ -194,8 +201,8 @@ def split_label_bearing(triggers: Sequence[Any], *, association: LabelAssociatio
     """Before ranking by damage: (candidates, label-bearing) mined triggers.
 
     At mining time no edit has been measured yet, so this reads the trigger words against the
-    label they were mined for (``pushed_label``): with judges, a judge reading the words as that
-    label; without, the data association carrying it (a shortcut present in the reference data is
+    label they were mined for (``pushed_label``): with judges that know the words, a judge reading
+    them as that label; otherwise the data association carrying it (a shortcut present in the reference data is
     then set apart too; it is still measured and listed in the label-bearing table).
     """
     keep, bearing = [], []
@@ -204,8 +211,9 @@ def split_label_bearing(triggers: Sequence[Any], *, association: LabelAssociatio
         if pushed is None:
             keep.append(t)
             continue
-        if judges:
-            hit = any(j.phrase_label(t.tokens) == pushed for j in judges)
+        knowing = [j for j in judges if j.knows(t.tokens)]
+        if knowing:
+            hit = any(j.phrase_label(t.tokens) == pushed for j in knowing)
         elif association is not None:
             hit = pushed in association.trigger(t.tokens, t.segments)["carries"]
         else:

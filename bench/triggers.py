@@ -63,6 +63,8 @@ def main() -> int:
     ap.add_argument("--mine", type=int, help="rows to mine on (default: sst2 96, rte 48)")
     ap.add_argument("--validation", type=int, default=128, help="train rows for damage ranking")
     ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--bearing-k", type=int, default=5, help="label-bearing candidates measured too")
+    ap.add_argument("--candidates", type=int, default=30, help="mined candidates screened and damage-ranked")
     ap.add_argument("--steps", type=int, help="attribution quadrature nodes (default: engine's)")
     ap.add_argument("--dev-rows", type=int, help="evaluate on the first N dev rows (default all)")
     ap.add_argument("--throughput-rows", type=int, default=100)
@@ -119,7 +121,8 @@ def main() -> int:
     assoc = LabelAssociation.from_examples(reference, labels, source="SST-2 train minus mining rows")
     judges = judges_from_specs(["vader"], labels)
     found = mine_screen_evaluate(loaded, mine_rows, val_rows, dev, association=assoc, judges=judges,
-                                 top_k=args.top_k, steps=args.steps, stage=stage)
+                                 top_k=args.top_k, bearing_k=args.bearing_k, candidates=args.candidates,
+                                 steps=args.steps, stage=stage)
     result.update(found)
     ranked = [f for f in found["findings"] if not f["set_apart_before_ranking"]]
     top = [Trigger.from_json(r["trigger"]) for r in found["attack"]["results"][: len(ranked)]]

@@ -110,7 +110,8 @@ def run(args, data: Path, root: Path) -> int:
                     "model_sha256": loaded.sha256, "threads": torch.get_num_threads(), "split": split,
                     "finetune": {"seconds": t_ft, **ft_info}}
     found = mine_screen_evaluate(loaded, mine_rows, val_rows, ev, association=assoc, judges=[],
-                                 top_k=args.top_k, steps=args.steps, stage=stage)
+                                 top_k=args.top_k, bearing_k=args.bearing_k, candidates=args.candidates,
+                                 steps=args.steps, stage=stage)
     result.update(found)
     out = Path(args.out) if args.out else root / "bench" / "results" / f"triggers_{args.task}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

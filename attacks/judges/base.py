@@ -70,6 +70,14 @@ class Judge:
             return ABSTAIN
         return KEPT if a == gold else CHANGED
 
+    def knows(self, words: Sequence[str]) -> bool:
+        """Whether this judge has knowledge about these words at all (a model reads any text: True).
+
+        A judge that does not know any of the words cannot tell a shortcut from a label word:
+        ``attacks.trigger_kinds`` then falls back to the data association for that trigger.
+        """
+        return True
+
     def phrase_label(self, words: Sequence[str]) -> int | None:
         """The label the trigger words carry on their own (None: no opinion / neutral)."""
         s = self.scores([" ".join(words)])[0]

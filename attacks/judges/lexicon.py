@@ -12,6 +12,12 @@ whitespace word (lowercased) adds 1 to its label; a word preceded within three w
 negator (VADER's list: not, n't, no, never, without, ...) instead adds 1 to the other label
 when there are exactly two labels, and nothing otherwise (the same three-word window VADER
 uses). Read in ``mode="delta"``: only what an edit adds counts (``attacks.judges.base``).
+
+Closed or open world (``exhaustive``): user word lists are by default the task's complete label
+vocabulary (``exhaustive=True``): a word not listed carries no label, so the judge "knows" every
+word and can call an unlisted planted word a shortcut. VADER alone is general English and open
+world: it knows only its own lexicon words, so a domain label word it lacks ("too", "tedious" in
+movie reviews) or a negator alone is "unknown" and the data association decides (``knows``).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ class LexiconJudge(Judge):
     mode = "delta"
 
     def __init__(self, labels: Sequence[str], *, words: Mapping[str, Sequence[str]] | None = None,
-                 vader: Mapping[str, str] | None = None) -> None:
+                 vader: Mapping[str, str] | None = None, exhaustive: bool | None = None) -> None:
         self.labels = list(labels)
         index = {name: i for i, name in enumerate(self.labels)}
         if not words and not vader:
@@ -59,9 +65,17 @@ class LexiconJudge(Judge):
             from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
             self._vader = SentimentIntensityAnalyzer()
+        self.exhaustive = bool(self.words) if exhaustive is None else bool(exhaustive)
+
+    def knows(self, words: Sequence[str]) -> bool:
+        if self.exhaustive:
+            return True
+        lexicon = self._vader.lexicon if self._vader is not None else {}
+        return any(w.lower() in self.words or w.lower() in lexicon for w in words)
 
     def describe(self) -> dict:
         return {"name": self.name, "mode": self.mode, "word_lists": len(self.words),
+                "exhaustive": self.exhaustive,
                 "vader": {k: self.labels[v] for k, v in self.vader_map.items()} or None}
 
     def _one(self, text: str) -> list[float]:

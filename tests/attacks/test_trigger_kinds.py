@@ -88,7 +88,15 @@ def test_vader_judge_and_prefilter(setup):
     _, report, assoc, lexicon = setup
     vader = build_judge("lexicon", LABELS, vader={"positive": "positive", "negative": "negative"})
     found = classify_triggers(report, association=assoc, judges=[vader])
-    assert kinds(found) == {"red dog": "spurious", "terrible": "label-bearing", "not bad": "counter-evidence"}
+    # VADER is open world: it knows "terrible" and "bad", not "red"/"dog", so for the planted pair
+    # the data association decides (and cannot tell a shortcut from a label word)
+    assert kinds(found) == {"red dog": "label-bearing", "terrible": "label-bearing", "not bad": "counter-evidence"}
+    assert found[0].evidence["judges_know_words"] is False
+    assert found[0].evidence["reason"].startswith("judges know none of these words; data only")
+    # the same word lists declared open world behave like VADER for unlisted words
+    open_world = build_judge("lexicon", LABELS, words={"positive": POSITIVE, "negative": NEGATIVE},
+                             exhaustive=False)
+    assert kinds(classify_triggers(report, association=assoc, judges=[open_world]))["red dog"] == "label-bearing"
     mined = [T(*PAIR, pushed=0), T("terrible", pushed=0), T("not", "bad", pushed=0)]
     keep, bearing = split_label_bearing(mined, association=assoc, judges=[lexicon])
     assert [t.text for t in keep] == ["red dog", "not bad"] and [t.text for t in bearing] == ["terrible"]

@@ -90,7 +90,8 @@ def main() -> int:
         args.mine = args.mine or 48
         return run(args, DATA, ROOT)
     args.mine = args.mine or 96
-    args.out = args.out or str(ROOT / "bench" / "results" / "triggers.json")
+    args.out = args.out or str(ROOT / "bench" / "results" /
+                               ("triggers_findings.json" if args.findings_only else "triggers.json"))
 
     import torch
 

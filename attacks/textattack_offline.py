@@ -13,12 +13,22 @@
   as the ``textattack`` CLI inherit it);
 * marks TextAttack's post-install step as done and replaces ``nltk.download`` in this process
   by an offline lookup that never touches the network.
+
+TextAttack's own CLI (``textattack attack --attack-from-file recipe.py^attack ...``) runs in a
+process attaudit does not control, so ``NLTK_DATA`` is not set there. For it, setup runs
+``python -m attacks.textattack_offline`` (``scripts/setup.sh`` does), which writes the same data
+into ``<sys.prefix>/share/nltk_data``: a directory NLTK searches by default for the interpreter
+of that environment (``nltk.data.path`` lists ``sys.prefix``/``nltk_data``, ``share/nltk_data``
+and ``lib/nltk_data`` on POSIX), so the documented command works as written, offline. The data
+comes from this module (the stop-word list) and Debian's WordNet files: nothing is downloaded.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -57,6 +67,11 @@ def nltk_data_dir() -> Path:
     """Where attaudit keeps its NLTK data."""
     env = os.environ.get("ATTAUDIT_NLTK_DATA")
     return Path(env) if env else Path.home() / ".cache" / "attaudit" / "nltk_data"
+
+
+def environment_nltk_data_dir(prefix: str | Path | None = None) -> Path:
+    """``<prefix>/share/nltk_data``: searched by NLTK by default for that environment's Python."""
+    return Path(prefix if prefix is not None else sys.prefix) / "share" / "nltk_data"
 
 
 def _write_dir_atomically(target: Path, files: dict[str, str], copies: dict[str, Path]) -> None:
@@ -132,11 +147,23 @@ def configure_offline_nltk(root: Path | None = None) -> Path:
 
 
 def import_textattack():
-    """``import textattack`` without network access; returns the module."""
+    """``import textattack`` without network access; returns the module. Without flair
+    (transformers 5.x) its import-time uses are served by ``attacks.flair_shim``."""
+    from attacks.flair_shim import register
+
+    register()
     configure_offline_nltk()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import textattack
-
+    try:
+        import textattack
+    except ModuleNotFoundError as exc:
+        if exc.name != "textattack":
+            raise
+        raise ImportError(
+            "TextAttack is not installed: run `pip install --no-deps textattack==0.3.11` "
+            "(--no-deps: it declares flair, which pins transformers<5; attaudit already depends "
+            "on its other requirements) or scripts/setup.sh"
+        ) from exc
     return textattack
 
 
@@ -149,3 +176,24 @@ def wordnet_ready() -> bool:
         return bool(wordnet.synsets("good"))
     except (LookupError, OSError):
         return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Install the offline NLTK data where the environment's NLTK finds it without NLTK_DATA."""
+    parser = argparse.ArgumentParser(
+        prog="python -m attacks.textattack_offline",
+        description="Write NLTK's English stop words (and WordNet, from Debian's wordnet-base "
+        "files when present) into <prefix>/share/nltk_data, so TextAttack's own CLI runs offline.",
+    )
+    parser.add_argument("--prefix", default=sys.prefix,
+                        help="environment prefix (default: this interpreter's, %(default)s)")
+    args = parser.parse_args(argv)
+    root = prepare_nltk_data(environment_nltk_data_dir(args.prefix))
+    has_wordnet = (root / "corpora" / "wordnet" / "lexnames").is_file()
+    print(f"NLTK data in {root}: stopwords" + (", wordnet" if has_wordnet else
+          " (no WordNet: install Debian's wordnet-base and wordnet-sense-index for pwws)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,7 +23,10 @@ Departures / generalisations:
   a pattern left empty is skipped. ``exclude_special_pairs=True`` instead excludes pairs
   touching a special token before choosing.
 * Word-pieces are merged into whole words; a word's relative position is its whitespace-word
-  index in its segment divided by (words - 1).
+  index in its segment divided by (words - 1). Pieces are mapped to words by character
+  offsets, so WordPiece (``##``), SentencePiece (``▁``: DeBERTa-v3, XLM-R) and byte-level BPE
+  (``Ġ``: RoBERTa, ModernBERT) merge alike; offsets that include the space before a word
+  (SentencePiece) are moved past it, and a lone ``▁`` piece belongs to no word.
 * Aggregation across examples (the reference evaluates one pattern per example): patterns with
   the same words in the same segments (in any order) are merged; ``support`` counts them, each
   word's relative position is averaged and the words are ordered by it. Ranking score (``rank_by``):
@@ -148,6 +151,11 @@ def _token_words(tokenizer, example, num_tokens: int):
         start, end = offsets[t]
         if s is None or end <= start:
             continue
+        # SentencePiece (▁) and some BPE (Ġ) offsets include the space before the word
+        while start < end and start < len(texts[s]) and texts[s][start].isspace():
+            start += 1
+        if start == end:
+            continue  # a lone word-start marker: no word of its own
         w = char_word[s][start] if start < len(char_word[s]) else -1
         if w >= 0:
             out[t] = (s, words[s][w].lower(), w, len(words[s]))

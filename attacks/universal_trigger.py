@@ -9,7 +9,10 @@ ranks vocabulary replacements by the first-order loss change ``(e_v - e_cur) . g
 Departures: non-targeted (maximise the loss of the gold label) rather than targeted; greedy
 per-position replacement (beam size 1); candidates restricted to whole-word vocabulary entries
 (no ``##`` pieces, no special or ``[unused]`` tokens) so the result is a word trigger that
-``attacks.trigger_insertion`` can insert (``position="start"``).
+``attacks.trigger_insertion`` can insert (``position="start"``). In vocabularies that mark word
+starts (SentencePiece ``▁``: DeBERTa-v3, XLM-R; byte-level BPE ``Ġ``: RoBERTa, ModernBERT) the
+whole words are the marked alphabetic pieces, and the trigger's words are reported without the
+marker (``▁good`` -> ``good``), as a person would type them.
 """
 
 from __future__ import annotations
@@ -38,15 +41,39 @@ class UniversalTriggerResult:
                        scores={"rank": self.loss, "universal_loss": self.loss})
 
 
+WORD_MARKERS = ("▁", "Ġ")  # SentencePiece and byte-level BPE word starts
+
+
+def word_marker(tokenizer) -> str | None:
+    """The word-start marker of the tokenizer's vocabulary (``▁`` or ``Ġ``), or ``None``
+    (WordPiece, whose continuations carry ``##`` instead)."""
+    vocab = tokenizer.get_vocab()
+    for marker in WORD_MARKERS:
+        if sum(t.startswith(marker) for t in vocab) > 0.1 * max(len(vocab), 1):
+            return marker
+    return None
+
+
 def _word_vocab_mask(tokenizer) -> torch.Tensor:
     vocab = tokenizer.get_vocab()
     mask = torch.zeros(len(vocab), dtype=torch.bool)
     special = set(tokenizer.all_special_ids)
+    marker = word_marker(tokenizer)
     for tok, idx in vocab.items():
-        if idx < len(mask) and idx not in special and tok.isalpha() and not tok.startswith("##") \
-                and not tok.startswith("["):
-            mask[idx] = True
+        if idx >= len(mask) or idx in special:
+            continue
+        if marker is not None:
+            whole = tok.startswith(marker) and tok[1:].isalpha()
+        else:
+            whole = tok.isalpha() and not tok.startswith("##") and not tok.startswith("[")
+        mask[idx] = whole
     return mask
+
+
+def _words(tokenizer, ids: list[int]) -> list[str]:
+    marker = word_marker(tokenizer)
+    toks = tokenizer.convert_ids_to_tokens(ids)
+    return [t.removeprefix(marker) if marker else t for t in toks]
 
 
 def _batch(tokenizer, examples, trigger_ids: list[int], device):
@@ -79,7 +106,8 @@ def universal_trigger(
     device = next(model.parameters()).device
     embeddings = model.get_input_embeddings().weight  # (V, D)
     allowed = _word_vocab_mask(tokenizer).to(device)
-    init = tokenizer.convert_tokens_to_ids(init_word)
+    marker = word_marker(tokenizer)
+    init = tokenizer.convert_tokens_to_ids((marker or "") + init_word)
     trigger = [init] * length
     rng = random.Random(seed)
     rows = list(examples)
@@ -111,8 +139,8 @@ def universal_trigger(
                 if trial_loss > best_loss:
                     best_ids, best_loss = trial, trial_loss
             trigger = best_ids
-            history.append((tokenizer.convert_ids_to_tokens(trigger), best_loss))
+            history.append((_words(tokenizer, trigger), best_loss))
             if progress is not None:
                 progress((it * length + pos + 1) / steps)
     final = loss_of(trigger, rows[: max(batch_size, 1) * 4])
-    return UniversalTriggerResult(tokenizer.convert_ids_to_tokens(trigger), final, history)
+    return UniversalTriggerResult(_words(tokenizer, trigger), final, history)

@@ -1,13 +1,14 @@
-"""Examples and dataset files: CSV, TSV, JSONL or Parquet read through ``datasets``.
+"""Examples and dataset files: CSV, TSV, JSONL or Parquet read through ``common.dataset_reader``,
+the same reader the service's upload validator uses (one reading for the API and the worker).
 
 GLUE-style headers are recognised (``sentence``; ``sentence1``/``sentence2``; ``question``/
 ``sentence``; ``question1``/``question2``; ``premise``/``hypothesis``; ``label``); other columns
-are named explicitly. Labels may be integers or label names (mapped through the model's labels).
+are named explicitly. Labels may be integers or label names (mapped through the model's labels);
+negative integers (GLUE test splits) mark unlabelled rows.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +16,19 @@ from pathlib import Path
 import torch
 
 from attribution.errors import DataError
+from common.dataset_reader import (
+    DatasetFileError,
+    ReadLimits,
+    as_text,
+    guess_columns,
+    parse_label,
+    read_rows,
+)
 from common.hashing import file_sha256
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
-TEXT_PAIR_GUESSES = [
-    ("sentence1", "sentence2"), ("question1", "question2"), ("premise", "hypothesis"),
-    ("question", "sentence"), ("sentence", None), ("text", None), ("review", None),
-    ("content", None), ("question", None),
-]
-LABEL_GUESSES = ["label", "labels", "gold_label", "class", "target"]
+# Reading limits for local files (the service applies its own, smaller, at upload).
+LOCAL_LIMITS = ReadLimits(max_bytes=4 * 1024**3, max_rows=10_000_000,
+                          max_decoded_bytes=4 * 1024**3, max_text_chars=10_000_000)
 
 
 @dataclass
@@ -35,70 +40,6 @@ class Example:
     label: int | None = None
 
 
-def _read(path: Path):
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(
-            f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}"
-        )
-    import datasets
-
-    datasets.disable_progress_bars()
-    kwargs: dict = {}
-    if fmt == "csv":
-        # Keep every cell a string ("NA" is a word). TSV uses standard CSV quoting, as the
-        # service's upload validator does: GLUE's RTE quotes fields that contain quotes
-        # ("He said ""no""."), and SST-2 has no quote characters at all.
-        kwargs = {"keep_default_na": False}
-        if path.suffix.lower() == ".tsv":
-            kwargs.update(sep="\t")
-    logger = logging.getLogger("datasets")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)  # datasets logs parse failures itself; we raise instead
-    try:
-        return datasets.load_dataset(fmt, data_files=str(path), split="train", **kwargs)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file for the user
-        root = exc
-        while root.__cause__ is not None:
-            root = root.__cause__
-        msg = str(root).splitlines()[0] if str(root) else type(root).__name__
-        if "corresponds to no data" in msg:
-            raise DataError(f"{path}: no rows") from exc
-        raise DataError(f"{path}: cannot read as {path.suffix[1:].upper()}: {msg}") from exc
-    finally:
-        logger.setLevel(level)
-
-
-def _as_text(value) -> str | None:
-    """A cell as text: CSV readers turn an all-digit text column into numbers."""
-    return value if value is None or isinstance(value, str) else str(value)
-
-
-def _label(value, labels: list[str] | None, row: int, path: Path) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if labels and text in labels:
-            return labels.index(text)
-        try:
-            value = int(text)
-        except ValueError:
-            valid = ", ".join(labels) if labels else "integers"
-            raise DataError(f"{path} row {row}: unknown label {text!r}; valid: {valid}") from None
-    if not isinstance(value, int):
-        raise DataError(f"{path} row {row}: label {value!r} is neither an integer nor a name")
-    if value < 0:
-        return None  # GLUE test splits mark unlabelled rows with -1
-    if labels and value >= len(labels):
-        raise DataError(f"{path} row {row}: label {value} out of range 0..{len(labels) - 1}")
-    return value
-
-
 def load_examples(
     path: str | Path,
     *,
@@ -108,41 +49,46 @@ def load_examples(
     labels: list[str] | None = None,
     limit: int | None = None,
 ) -> list[Example]:
-    """Read a dataset file into ``Example``s; raises ``DataError`` on any bad file or row."""
+    """Read a dataset file into ``Example``s; raises ``DataError`` on any bad file or row.
+
+    Messages name the file by its name only (never a server path).
+    """
     path = Path(path)
+    name = path.name
     if not path.is_file():
-        raise DataError(f"data file {str(path)!r} not found")
-    ds = _read(path)
-    cols = list(ds.column_names)
-    if text_column is None:
-        for text, pair in TEXT_PAIR_GUESSES:
-            if text in cols and (pair is None or pair in cols):
-                text_column, pair_column = text, pair_column or pair
-                break
-    if label_column is None:
-        label_column = next((c for c in LABEL_GUESSES if c in cols), None)
-    for what, col in (("text", text_column), ("pair", pair_column), ("label", label_column)):
-        if what == "text" and col is None:
-            raise DataError(
-                f"{path}: no text column found among {cols}; name it with --text-column"
-            )
-        if col is not None and col not in cols:
-            raise DataError(f"{path}: no {what} column {col!r}; columns are {cols}")
-    if len(ds) == 0:
-        raise DataError(f"{path}: no rows")
-    n = len(ds) if limit is None else min(len(ds), max(int(limit), 0))
+        raise DataError(f"data file {name!r} not found")
+    n = None if limit is None else max(int(limit), 0)
     out: list[Example] = []
-    for i, row in enumerate(ds.select(range(n))):
-        text = _as_text(row[text_column])
-        if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{path} row {i + 1}: empty text in column {text_column!r}")
-        pair = None
-        if pair_column is not None:
-            pair = _as_text(row[pair_column])
-            if not isinstance(pair, str) or not pair.strip():
-                raise DataError(f"{path} row {i + 1}: empty text in column {pair_column!r}")
-        label = _label(row[label_column], labels, i + 1, path) if label_column else None
-        out.append(Example(text=text, pair=pair, label=label))
+    try:
+        _, cols, rows = read_rows(path, LOCAL_LIMITS)
+        text_column, pair_column, label_column = guess_columns(cols, text_column, pair_column, label_column)
+        for i, (_, row) in enumerate(rows, start=1):
+            if n is not None and len(out) >= n:
+                break
+            text = as_text(row.get(text_column))
+            if not isinstance(text, str) or not text.strip():
+                raise DataError(f"{name} row {i}: empty text in column {text_column!r}")
+            pair = None
+            if pair_column is not None:
+                pair = as_text(row.get(pair_column))
+                if not isinstance(pair, str) or not pair.strip():
+                    raise DataError(f"{name} row {i}: empty text in column {pair_column!r}")
+            label = None
+            if label_column:
+                try:
+                    parsed = parse_label(row.get(label_column), labels)
+                except DatasetFileError as e:
+                    raise DataError(f"{name} row {i}: {e.message}") from None
+                if isinstance(parsed, str):
+                    raise DataError(f"{name} row {i}: unknown label {parsed!r}; valid: integers")
+                label = parsed
+            out.append(Example(text=text, pair=pair, label=label))
+    except DatasetFileError as e:
+        if e.code == "dataset_column_missing" and text_column is None:
+            raise DataError(f"{name}: {e.message}; name it with --text-column") from None
+        raise DataError(f"{name}: {e.message}") from None
+    if not out and n != 0:
+        raise DataError(f"{name}: no rows")
     return out
 
 
@@ -151,7 +97,7 @@ def dataset_sha256(path: str | Path) -> str:
     try:
         return file_sha256(path)
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from exc
+        raise DataError(f"cannot read {Path(path).name}: {exc.strerror}") from exc
 
 
 def encode(tokenizer, examples: Sequence[Example], device: str | torch.device | None = None):

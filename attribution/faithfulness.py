@@ -7,7 +7,9 @@
   (1, 5, 10, 20, 50% by default). Higher comprehensiveness and lower sufficiency are better.
 - Kendall tau against leave-one-out importance (p(y|x) - p(y|x with token i removed)) and
   between two explainers, e.g. attention vs gradient (Jain and Wallace 2019, "Attention is not
-  Explanation", https://arxiv.org/abs/1902.10186): mean, std and fraction with p < 0.05.
+  Explanation", https://arxiv.org/abs/1902.10186): mean, std and fraction with p < 0.05 over the
+  examples where tau is defined; examples with a constant ranking (tau undefined) are counted
+  and named, not averaged as NaN.
 
 Departures from ERASER: tokens are not deleted; they are *replaced* by the tokenizer's mask
 token (``removal="mask"``, the default) or pad token (``removal="pad"``), so positions and
@@ -47,25 +49,66 @@ def ranked_positions(scores: Sequence[float], special: Sequence[bool]) -> list[i
 
 @dataclass
 class TauSummary:
-    mean: float
-    std: float
-    frac_significant: float  # fraction of examples with p < 0.05
-    n: int
+    """Kendall tau over examples: mean, std and fraction with p < 0.05 over the ``n`` examples where
+    tau is defined, out of ``n_total``.
+
+    Tau is undefined (scipy returns NaN) when either ranking is constant, e.g. leave-one-out
+    importance of a saturated model whose probability does not move when any one token is masked,
+    or when an example has fewer than two tokens. Such examples are counted in ``undefined``
+    (reason -> count) and left out of the mean; ``note`` says so in words, and the statistics are
+    ``None`` (never NaN) when no example has a defined tau.
+    """
+
+    mean: float | None
+    std: float | None
+    frac_significant: float | None  # fraction of the n examples with p < 0.05
+    n: int  # examples where tau is defined
+    n_total: int = 0
+    undefined: dict[str, int] = field(default_factory=dict)  # reason -> examples
+
+    @property
+    def note(self) -> str:
+        """'' when tau is defined everywhere, else e.g. 'undefined for 3 of 8 examples: constant
+        leave-one-out'."""
+        if not self.undefined:
+            return ""
+        k = sum(self.undefined.values())
+        why = ", ".join(f"{r} ({c})" if len(self.undefined) > 1 else r for r, c in self.undefined.items())
+        return f"undefined for {k} of {self.n_total} examples: {why}"
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "frac_significant": self.frac_significant,
+                "n": self.n, "n_total": self.n_total, "undefined": dict(self.undefined),
+                "note": self.note}
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence[tuple[Sequence[float], Sequence[float]]]) -> TauSummary:
+    def from_pairs(
+        cls,
+        pairs: Sequence[tuple[Sequence[float], Sequence[float]]],
+        names: tuple[str, str] = ("explainer scores", "leave-one-out"),
+    ) -> TauSummary:
+        """``pairs``: per example, (first ranking, second ranking); ``names`` name them in reasons."""
         taus, ps = [], []
+        undefined: dict[str, int] = {}
         for a, b in pairs:
             if len(a) < 2:
-                continue
-            tau, p = kendalltau(a, b)
-            if not np.isnan(tau):
-                taus.append(float(tau))
-                ps.append(float(p))
+                reason = "fewer than two tokens"
+            elif len(set(b)) < 2:
+                reason = f"constant {names[1]}"
+            elif len(set(a)) < 2:
+                reason = f"constant {names[0]}"
+            else:
+                tau, p = kendalltau(a, b)
+                if not np.isnan(tau):
+                    taus.append(float(tau))
+                    ps.append(float(p))
+                    continue
+                reason = "not computable"
+            undefined[reason] = undefined.get(reason, 0) + 1
         if not taus:
-            return cls(float("nan"), float("nan"), float("nan"), 0)
+            return cls(None, None, None, 0, len(pairs), undefined)
         return cls(float(np.mean(taus)), float(np.std(taus)),
-                   float(np.mean(np.array(ps) < 0.05)), len(taus))
+                   float(np.mean(np.array(ps) < 0.05)), len(taus), len(pairs), undefined)
 
 
 @dataclass
@@ -76,6 +119,9 @@ class MethodFaithfulness:
     aopc_comprehensiveness: float
     aopc_sufficiency: float
     tau_loo: TauSummary | None
+    # per example: the mean over bins (their means are the two AOPC figures above), for intervals
+    aopc_comprehensiveness_per_example: list[float] = field(default_factory=list)
+    aopc_sufficiency_per_example: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -89,7 +135,11 @@ class FaithfulnessReport:
     pairwise_tau: dict[str, TauSummary] = field(default_factory=dict)  # "a~b" -> tau
 
     def to_json(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for m, method in zip(out["methods"], self.methods, strict=True):
+            m["tau_loo"] = method.tau_loo.to_json() if method.tau_loo else None
+        out["pairwise_tau"] = {k: v.to_json() for k, v in self.pairwise_tau.items()}
+        return out
 
 
 class FaithfulnessEvaluator:
@@ -143,6 +193,7 @@ class FaithfulnessEvaluator:
         comp = {m: np.zeros(len(bins)) for m in explanations}
         suff = {m: np.zeros(len(bins)) for m in explanations}
         loo_pairs: dict[str, list] = {m: [] for m in explanations}
+        per_ex: dict[str, dict[str, list[float]]] = {m: {"c": [], "s": []} for m in explanations}
         for idx, example in enumerate(examples):
             enc = encode(self.tokenizer, [example], self.loaded.device)
             ids = enc["input_ids"][0]  # (T,)
@@ -170,8 +221,12 @@ class FaithfulnessEvaluator:
                     v[i] = rid
                     variants.append(v)
             probs = self._probs(enc, torch.stack(variants), target, batch_size)  # (N,)
+            sums = {(name, kind): 0.0 for name in explanations for kind in "cs"}
             for (name, b, kind), p in zip(slots, probs[: len(slots)].tolist(), strict=True):
                 (comp if kind == "c" else suff)[name][b] += p_full - p
+                sums[name, kind] += p_full - p
+            for (name, kind), total in sums.items():
+                per_ex[name][kind].append(total / len(bins))
             if loo:
                 loo_scores = (p_full - probs[len(slots):]).tolist()
                 for name in explanations:
@@ -186,20 +241,25 @@ class FaithfulnessEvaluator:
             methods.append(MethodFaithfulness(
                 name, c, s, float(np.mean(c)), float(np.mean(s)),
                 TauSummary.from_pairs(loo_pairs[name]) if loo else None,
+                per_ex[name]["c"], per_ex[name]["s"],
             ))
         ranking = [m.method for m in sorted(
             methods, key=lambda m: -(m.aopc_comprehensiveness - m.aopc_sufficiency))]
         pairwise = {}
         for a, b in pairs:
             if a in explanations and b in explanations:
-                pairwise[f"{a}~{b}"] = tau_between(explanations[a], explanations[b])
+                pairwise[f"{a}~{b}"] = tau_between(explanations[a], explanations[b], names=(a, b))
         return FaithfulnessReport(list(bins), removal, rtok, n, methods, ranking, pairwise)
 
 
-def tau_between(a: Sequence[TokenExplanation], b: Sequence[TokenExplanation]) -> TauSummary:
+def tau_between(
+    a: Sequence[TokenExplanation],
+    b: Sequence[TokenExplanation],
+    names: tuple[str, str] = ("first explainer", "second explainer"),
+) -> TauSummary:
     """Kendall tau between two explainers over the non-special tokens of each example."""
     pairs = []
     for ea, eb in zip(a, b, strict=True):
         keep = [i for i, s in enumerate(ea.special) if not s]
         pairs.append(([ea.scores[i] for i in keep], [eb.scores[i] for i in keep]))
-    return TauSummary.from_pairs(pairs)
+    return TauSummary.from_pairs(pairs, names=(f"{names[0]} scores", f"{names[1]} scores"))

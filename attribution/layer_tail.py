@@ -8,6 +8,15 @@ path model -> base model -> encoder whose ``embeddings`` returns the given hidde
 whose layer list starts at ``l``. Parameters, buffers and hooks are shared, nothing of the
 original model is mutated (safe under concurrent use), and padding is masked by the model's own
 code from the attention mask passed in.
+
+DeBERTa-v2/v3 and ModernBERT run through the same view: their relative position terms
+(DeBERTa) and rotary positions (ModernBERT) are rebuilt by the model from the sequence length,
+which is right because the cached rows hold the real tokens from position 0 with padding on the
+right; ModernBERT keeps its per-layer global / sliding-window choice (it is a property of each
+layer module). Two departures from a plain slice are needed for exactness: DeBERTa-v2's
+convolution (``conv_kernel_size > 0``, applied after encoder layer 0 in the encoder's loop) is
+dropped from a view that starts above layer 0, and ModernBERT's ``final_norm`` is dropped from
+a view that stops below the top layer.
 """
 
 from __future__ import annotations
@@ -45,11 +54,20 @@ def _tail_model(model: nn.Module, start: int, stop: int | None, hidden: Tensor) 
     tail = _shallow(model)
     base = _shallow(model._modules[prefix])
     tail._modules[prefix] = base
+    if "layers" in base._modules:  # ModernBERT: the layer list sits on the base model
+        layers = list(base._modules["layers"])
+        base._modules["layers"] = nn.ModuleList(layers[start:stop])
+        if stop is not None and stop < len(layers):
+            base._modules["final_norm"] = nn.Identity()
+        base._modules["embeddings"] = _Given(hidden)
+        return tail
     key = _encoder_key(base)
     encoder = _shallow(base._modules[key])
     base._modules[key] = encoder
     encoder._modules["layer"] = nn.ModuleList(
         list(model._modules[prefix]._modules[key].layer)[start:stop])
+    if start > 0 and encoder._modules.get("conv") is not None:
+        encoder._modules["conv"] = None  # DeBERTa-v2: the conv belongs after layer 0 only
     base._modules["embeddings"] = _Given(hidden)
     base._modules.pop("embeddings_project", None)  # ELECTRA: already applied below layer 0
     return tail

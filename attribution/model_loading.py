@@ -24,20 +24,18 @@ from transformers import (
 
 from attribution.errors import AttributionInputError, ModelLoadError
 from common.hashing import model_dir_sha256
+from common.registries import ARCHITECTURES, UNSUPPORTED_ARCHITECTURES
 
-# config.model_type -> architecture name used throughout attaudit.
-SUPPORTED_ARCHITECTURES: dict[str, str] = {
-    "bert": "bert",
-    "roberta": "roberta",
-    "distilbert": "distilbert",
-    "electra": "electra",
-    "xlm-roberta": "xlm-roberta",
-}
+# config.model_type -> architecture name used throughout attaudit (common.registries).
+SUPPORTED_ARCHITECTURES: dict[str, str] = {name: name for name in ARCHITECTURES}
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".h5", ".msgpack")
+# The first seven are vocabularies (one must be present); spm.model is DeBERTa-v2/v3's
+# SentencePiece model, a protobuf (parsed, never unpickled).
 TOKENIZER_FILES = (
     "tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
-    "spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+    "spiece.model", "spm.model", "tokenizer_config.json", "special_tokens_map.json",
 )
+_VOCAB_FILES = TOKENIZER_FILES[:7]
 HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model"]
 
 
@@ -62,7 +60,7 @@ class LoadedClassifier:
     tokenizer: PreTrainedTokenizerBase
     labels: list[str]  # index -> name, from config.id2label
     device: torch.device
-    architecture: str  # "bert" | "roberta" | "distilbert" | "electra" | "xlm-roberta"
+    architecture: str  # a SUPPORTED_ARCHITECTURES value, e.g. "bert", "deberta-v2", "modernbert"
     source: str
     sha256: str  # common.hashing.model_dir_sha256 of the folder (the one model hash)
     num_layers: int
@@ -113,8 +111,9 @@ def _check_config(path: Path):
         raise ModelLoadError(f"unreadable config.json in {path}: {exc}") from exc
     model_type = raw.get("model_type") if isinstance(raw, dict) else None
     if model_type not in SUPPORTED_ARCHITECTURES:
+        why = UNSUPPORTED_ARCHITECTURES.get(str(model_type), f"unsupported architecture {model_type!r}")
         raise ModelLoadError(
-            f"unsupported architecture {model_type!r} in {path}; supported: "
+            f"{why} in {path}; supported: "
             f"{', '.join(sorted(SUPPORTED_ARCHITECTURES))}"
         )
     archs = raw.get("architectures") or []
@@ -155,7 +154,7 @@ def load_classifier(
     path = _resolve_source(source)
     config = _check_config(path)
     _check_weights(path)
-    if not any((path / name).is_file() for name in TOKENIZER_FILES[:6]):
+    if not any((path / name).is_file() for name in _VOCAB_FILES):
         raise ModelLoadError(f"no tokenizer files in {path} (expected tokenizer.json or a vocab)")
     dev = pick_device(device)
     try:
@@ -180,6 +179,10 @@ def load_classifier(
             f"the checkpoint in {path} lacks weights {', '.join(sorted(missing)[:4])}: "
             "not a trained sequence classifier"
         )
+    if config.model_type == "modernbert":
+        # ModernBERT may torch.compile its MLP/embeddings on CUDA (reference_compile): off, so
+        # every forward (hooked, batched, differentiated) runs the same eager code on any device.
+        model.config.reference_compile = False
     model.eval().to(dev)
     n = int(config.num_labels)
     id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}

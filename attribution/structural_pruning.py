@@ -16,7 +16,12 @@ an empty tensor fails), so there the first head is kept with its value projectio
 and bias) set to zero: its context is A @ 0 = 0, exactly the masked output. Such heads are
 listed in ``heads_zeroed``.
 Supported: BERT-style layers (``attention.self.query/key/value`` + ``attention.output.dense``:
-bert, roberta, xlm-roberta, electra) and DistilBERT (``q_lin/k_lin/v_lin/out_lin``).
+bert, roberta, xlm-roberta, electra), DistilBERT (``q_lin/k_lin/v_lin/out_lin``), DeBERTa-v2/v3
+(``query_proj/key_proj/value_proj`` and, without ``share_att_key``, the positional projections
+``pos_key_proj/pos_query_proj``, whose rows are per head too: the c2p/p2c terms of a removed
+head go with it) and ModernBERT (the fused ``Wqkv``, rows laid out (3, H, d), and ``Wo``).
+transformers 4.x cannot apply ``config.pruned_heads`` to DeBERTa (its ``_prune_heads`` raises)
+or ModernBERT, so ``load_pruned`` always slices itself, on both majors.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from attribution.model_loading import LoadedClassifier
 
 def _layers(model: nn.Module) -> list[nn.Module]:
     base = getattr(model, model.base_model_prefix, model)
+    if hasattr(base, "layers") and getattr(model.config, "model_type", "") == "modernbert":
+        return list(base.layers)
     if hasattr(base, "encoder") and hasattr(base.encoder, "layer"):
         return list(base.encoder.layer)
     if hasattr(base, "transformer") and hasattr(base.transformer, "layer"):
@@ -49,7 +56,13 @@ def _layers(model: nn.Module) -> list[nn.Module]:
 
 def _parts(layer: nn.Module) -> tuple[nn.Module, list[str], nn.Linear, str]:
     """(module holding q/k/v, their names, output projection, head-count attribute)."""
+    if hasattr(layer, "attn") and hasattr(layer.attn, "Wqkv"):  # modernbert: fused q/k/v
+        return layer.attn, ["Wqkv"], layer.attn.Wo, "num_heads"
     att = layer.attention
+    if hasattr(att, "self") and hasattr(att.self, "query_proj"):  # deberta-v2/v3
+        names = ["query_proj", "key_proj", "value_proj"]
+        names += [n for n in ("pos_key_proj", "pos_query_proj") if hasattr(att.self, n)]
+        return att.self, names, att.output.dense, "num_attention_heads"
     if hasattr(att, "self"):  # bert family
         return att.self, ["query", "key", "value"], att.output.dense, "num_attention_heads"
     if hasattr(att, "q_lin"):  # distilbert
@@ -68,6 +81,18 @@ def _slice(linear: nn.Linear, index: torch.Tensor, dim: int) -> nn.Linear:
     return new
 
 
+def _count(holder: nn.Module, count_attr: str, out_proj: nn.Linear) -> int:
+    """Heads of a layer; ModernBERT on transformers 5 keeps no head count, only ``head_dim``."""
+    if hasattr(holder, count_attr):
+        return int(getattr(holder, count_attr))
+    return out_proj.in_features // int(holder.head_dim)
+
+
+def _fused_rows(heads: Sequence[int], num_heads: int, d: int) -> list[int]:
+    """Rows of a fused (3, H, d) q/k/v projection belonging to ``heads``."""
+    return [s * num_heads * d + h * d + i for s in range(3) for h in heads for i in range(d)]
+
+
 def slice_heads(model: nn.Module, heads: dict[int, Sequence[int]], *, original_heads: int) -> None:
     """Remove ``heads`` ({layer: original head indices}) in place from a not-yet-pruned model."""
     for layer_idx, removed in heads.items():
@@ -75,13 +100,22 @@ def slice_heads(model: nn.Module, heads: dict[int, Sequence[int]], *, original_h
         if not removed:
             continue
         holder, names, out_proj, count_attr = _parts(_layers(model)[layer_idx])
-        current = getattr(holder, count_attr)
+        current = _count(holder, count_attr, out_proj)
         if current != original_heads:
             raise ModelLoadError(f"layer {layer_idx} already has {current} heads, expected {original_heads}")
         head_dim = out_proj.in_features // current
         keep = [h for h in range(current) if h not in removed]
         index = torch.tensor([h * head_dim + i for h in keep for i in range(head_dim)],
                              dtype=torch.long, device=out_proj.weight.device)  # (kept * d,)
+        if names == ["Wqkv"]:  # modernbert
+            fused = torch.tensor(_fused_rows(keep, current, head_dim), dtype=torch.long,
+                                 device=out_proj.weight.device)
+            holder.Wqkv = _slice(holder.Wqkv, fused, dim=0)
+            holder.Wo = _slice(out_proj, index, dim=1)
+            holder.num_heads = len(keep)
+            holder.all_head_size = len(keep) * head_dim
+            holder.pruned_heads = set(getattr(holder, "pruned_heads", set())) | set(removed)
+            continue
         for name in names:
             setattr(holder, name, _slice(getattr(holder, name), index, dim=0))
         new_out = _slice(out_proj, index, dim=1)
@@ -106,14 +140,11 @@ def load_pruned(directory: str | Path, *, device: str | torch.device = "cpu") ->
     directory = Path(directory)
     config = AutoConfig.from_pretrained(directory, trust_remote_code=False)
     pruned = {int(k): v for k, v in (getattr(config, "pruned_heads", None) or {}).items()}
-    model = AutoModelForSequenceClassification.from_config(config)  # 4.x prunes here already
+    config.pruned_heads = {}  # built unpruned and sliced here: the same on 4.x and 5.x
+    model = AutoModelForSequenceClassification.from_config(config)
+    config.pruned_heads = pruned
     heads = int(getattr(config, "num_attention_heads", None) or config.n_heads)
-    todo = {}
-    for layer_idx, removed in pruned.items():
-        holder, _, _, count_attr = _parts(_layers(model)[layer_idx])
-        if getattr(holder, count_attr) == heads:
-            todo[layer_idx] = removed
-    slice_heads(model, todo, original_heads=heads)
+    slice_heads(model, pruned, original_heads=heads)
     state = load_file(str(directory / "model.safetensors"))
     model.load_state_dict(state, strict=False)
     missing = set(model.state_dict()) - set(state)
@@ -126,8 +157,8 @@ def load_pruned(directory: str | Path, *, device: str | torch.device = "cpu") ->
 
 def head_count(model: nn.Module) -> int:
     """Heads per layer of an unpruned model (from its first layer)."""
-    holder, _, _, count_attr = _parts(_layers(model)[0])
-    return int(getattr(holder, count_attr))
+    holder, _, out_proj, count_attr = _parts(_layers(model)[0])
+    return _count(holder, count_attr, out_proj)
 
 
 def _param_count(model: nn.Module) -> int:
@@ -175,11 +206,14 @@ class StructuralPruner:
         for layer, (head,) in zeroed.items():
             holder, names, out_proj, _ = _parts(_layers(pruned)[layer])
             d = out_proj.in_features // num_heads
-            value = getattr(holder, names[2])
+            if names == ["Wqkv"]:  # modernbert: the value block is the third (H, d) block
+                value, start = holder.Wqkv, 2 * num_heads * d + head * d
+            else:
+                value, start = getattr(holder, names[2]), head * d
             with torch.no_grad():
-                value.weight[head * d:(head + 1) * d] = 0
+                value.weight[start:start + d] = 0
                 if value.bias is not None:
-                    value.bias[head * d:(head + 1) * d] = 0
+                    value.bias[start:start + d] = 0
         slice_heads(pruned, heads, original_heads=num_heads)
         pruned.config.pruned_heads = {k: list(v) for k, v in heads.items()}
         out = Path(output_dir)

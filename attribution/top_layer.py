@@ -45,7 +45,17 @@ def _encoder_layers(model: nn.Module) -> nn.ModuleList:
 
 def token0_head(model: nn.Module) -> str | None:
     """The head family ("bert" | "roberta" | "distilbert") if ``model`` reads only token 0 of
-    its last layer through a head we know, else ``None`` (use the full computation)."""
+    its last layer through a head we know, else ``None`` (use the full computation).
+
+    DeBERTa-v2/v3 and ModernBERT get ``None`` and AttAttr's full path (the layer tail is still
+    shared below layer l; only this token-0 rewrite is skipped), because the rewrite would not
+    be exact or would not apply: DeBERTa's row-0 scores need its content-to-position and
+    position-to-content relative terms (log-bucketed positions, shared or separate positional
+    projections) written out again here, a second copy of the model's attention to keep in
+    step; ModernBERT's ``classifier_pooling="mean"`` reads every row of the last layer, and its
+    row 0 would need RoPE and the sliding-window mask written out. Tests compare the full path
+    with the model's own forward at every alpha (tests/attribution/test_attattr_modern.py).
+    """
     family = _BERT_LIKE.get(type(model).__name__)
     cfg = model.config
     if family is None or getattr(cfg, "is_decoder", False):

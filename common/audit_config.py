@@ -26,7 +26,7 @@ DEFAULT_STAGES: list[str] = list(STAGE_NAMES)  # every stage is wired in this bu
 STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES} | {"triggers": 2, "baselines": 2}
 
 _SLICE_FIELDS = (
-    "seed", "text_column", "pair_column", "label_column",
+    "seed", "text_column", "pair_column", "label_column", "label_names",
     "mining_fraction", "importance_fraction", "allow_overlap", "max_rows",
 )
 _TRIGGER_EVIDENCE = ("trigger_threshold_mode", "judges", "reference_data", "reference_data_sha256",
@@ -43,6 +43,11 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
                   "steps", "method", "eval_examples", "trigger_ranking", "importance_examples")
     + _TRIGGER_EVIDENCE,
     "explainers": ("examples", "explainers", "steps", "method"),
+    # reads the explainers stage's attention~gradient tau when that stage is selected
+    "counterfactual": ("counterfactual_examples", "counterfactual_permutations",
+                       "counterfactual_head_examples", "counterfactual_adversarial_examples",
+                       "counterfactual_epsilon", "counterfactual_steps", "eval_examples",
+                       "examples", "explainers", "counterfactual_reads_explainers"),
 }
 
 
@@ -81,10 +86,25 @@ class AuditConfig(BaseModel):
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")
     tree_threshold: float = Field(0.4, gt=0.0, le=1.0)
+    counterfactual_examples: int = Field(16, ge=1, le=10_000,
+                                         description="examples of the permutation test (per layer)")
+    counterfactual_permutations: int = Field(5, ge=1, le=1_000, description="random permutations per "
+                                             "example and layer (Jain and Wallace 2019)")
+    counterfactual_head_examples: int = Field(4, ge=1, le=10_000, description="examples of the per-head "
+                                              "permutation and uniform tests")
+    counterfactual_adversarial_examples: int = Field(4, ge=1, le=10_000, description="examples of the "
+                                                     "adversarial attention search")
+    counterfactual_epsilon: float = Field(0.01, gt=0.0, lt=1.0, description="output TVD the adversarial "
+                                          "attention may cost")
+    counterfactual_steps: int = Field(20, ge=1, le=2_000, description="adversarial optimiser steps per "
+                                      "example block and layer")
     seed: int = 0
     text_column: str | None = None
     pair_column: str | None = None
     label_column: str | None = None
+    label_names: list[str] | None = Field(
+        None, description="names of the model's output classes in index order, for a model whose config "
+        "names them LABEL_0, LABEL_1, ...; dataset labels may then use these names")
     mining_fraction: float = Field(0.3, ge=0.0, lt=1.0)
     importance_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     allow_overlap: bool = Field(False, description="every slice is the whole dataset (small data only)")
@@ -120,6 +140,16 @@ class AuditConfig(BaseModel):
             raise ValueError(f"no explainer selected; valid: {', '.join(registries.EXPLAINERS)}")
         return registries.check_names("explainer", value)
 
+    @field_validator("label_names")
+    @classmethod
+    def _distinct_label_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        names = [v.strip() for v in value]
+        if any(not n for n in names) or len(set(names)) != len(names):
+            raise ValueError(f"label names must be distinct and non-empty, got {value}")
+        return names
+
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str) -> str:
@@ -150,6 +180,11 @@ class AuditConfig(BaseModel):
         if not self.allow_overlap and self.mining_fraction + self.importance_fraction >= 0.95:
             raise ValueError("mining_fraction + importance_fraction must leave at least 5% for evaluation")
         return self
+
+    @property
+    def counterfactual_reads_explainers(self) -> bool:
+        """The counterfactual verdict takes its Kendall tau from the explainers stage when it runs."""
+        return "explainers" in self.stages
 
     def slice_fields(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in _SLICE_FIELDS}

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 # Audit stages, in canonical order: a stage may read the cached results of the stages before it.
-STAGES: tuple[str, ...] = ("clean_eval", "attribution", "heads", "triggers", "baselines", "explainers")
+STAGES: tuple[str, ...] = ("clean_eval", "attribution", "heads", "triggers", "baselines", "explainers",
+                           "counterfactual")
 
 # AttAttr quadrature rules (attribution.quadrature).
 QUADRATURES: tuple[str, ...] = ("gausslegendre", "riemann-right", "riemann-left")
@@ -50,7 +51,31 @@ JUDGE_SHORTCUTS: tuple[str, ...] = ("auto", "vader")
 # Kinds of a measured trigger (attacks.trigger_kinds); only the last two can be vulnerabilities.
 TRIGGER_KINDS: tuple[str, ...] = ("label-bearing", "spurious", "counter-evidence")
 
+# Auditable architectures: config.json ``model_type`` -> the class-name prefix of its sequence
+# classifier (upload validation checks ``architectures``; attribution.model_loading and
+# attribution.intervention implement each). DeBERTa-v3 checkpoints declare model_type
+# "deberta-v2".
+ARCHITECTURE_CLASSES: dict[str, str] = {
+    "bert": "Bert",
+    "roberta": "Roberta",
+    "distilbert": "DistilBert",
+    "electra": "Electra",
+    "xlm-roberta": "XLMRoberta",
+    "deberta-v2": "DebertaV2",
+    "modernbert": "ModernBert",
+}
+ARCHITECTURES: tuple[str, ...] = tuple(ARCHITECTURE_CLASSES)
+# model types people ask for that attaudit cannot audit, with the reason (loader and upload)
+UNSUPPORTED_ARCHITECTURES: dict[str, str] = {
+    "deberta": "DeBERTa v1 is not supported (DeBERTa-v2/v3, model_type deberta-v2, are)",
+    "albert": "ALBERT shares one layer's weights across layers; its attention intervention is not implemented",
+    "mpnet": "MPNet's relative-position attention is not wired to the intervention point yet",
+}
+# Dataset file formats (common.dataset_reader: the one reader of the API and the worker).
+DATASET_FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "parquet")
+
 REGISTRIES: dict[str, tuple[str, ...]] = {
+    "architecture": ARCHITECTURES,
     "stage": STAGES,
     "quadrature": QUADRATURES,
     "head ordering": HEAD_ORDERINGS,
@@ -62,6 +87,7 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "trigger threshold mode": TRIGGER_THRESHOLD_MODES,
     "judge": JUDGES,
     "trigger kind": TRIGGER_KINDS,
+    "dataset format": DATASET_FORMATS,
 }
 
 

@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     max_model_parameters: int = 600_000_000
     max_concurrent_audits: int = 4
     rate_limit_per_minute: int = 600
+    max_model_memory_mb: float = 8192.0     # what config.json implies for an audit (worker_memory_mb wins if set)
+    max_json_body_kb: int = 1024            # any request body that is not an upload
+
+    # Off-loop upload work and API timeouts.
+    upload_threads: int = 2                 # uploads validated concurrently (each in a thread)
+    upload_timeout_seconds: float = 120.0   # wall time of one validation
+    hub_timeout_seconds: float = 300.0      # a hub download, killed past it
+    tokenizer_probe_seconds: float = 30.0   # the isolated tokenizer load at upload
+    tokenizer_probe_memory_mb: float = 2048.0
+    auth_cache_seconds: float = 5.0         # a revoked key stops working within this
+    http_timeout_keep_alive: int = 5        # uvicorn, `attaudit serve`
+    http_header_timeout: float = 10.0       # a connection must send its request headers within this
+    http_max_header_bytes: int = 64 * 1024
+    http_limit_concurrency: int = 500
 
     # Worker behaviour.
     worker_memory_mb: float | None = None   # resident-size budget per worker process
@@ -48,6 +62,15 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 30.0
     poll_interval_seconds: float = 1.0
     progress_interval_seconds: float = 0.5
+    # Supervision (issue 13): a stage whose process dies is retried, then the audit fails.
+    max_stage_attempts: int = Field(3, ge=1)       # starts of one stage that may end their worker
+    default_time_budget_s: float = Field(6 * 3600, gt=0)  # when an audit sets no time_budget_s
+    budget_grace_seconds: float = 30.0             # past the budget without a progress check: killed
+    worker_heartbeat_seconds: float = 5.0          # how often a worker writes its `workers` row
+    worker_stale_seconds: float = 30.0             # older than this, health counts a worker dead
+    shutdown_grace_seconds: float = 10.0           # SIGTERM: wait for a stage boundary this long
+    # Finished audits' work directories (pipeline cache, dataset link) are deleted after this.
+    work_retention_hours: float = Field(24.0, ge=0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -3,11 +3,18 @@
 Blobs live at ``blobs/<sha[:2]>/<sha>``; directory trees (an unpacked model) at
 ``trees/<sha>/`` named by ``common.hashing.model_dir_sha256`` (the one model-folder hash), so
 the same model zipped twice (different timestamps) hashes the same.
+
+Every tenant has its own namespace (``for_tenant``: ``tenants/<tenant id>/``): content is
+de-duplicated within a tenant only, so whether an upload is new takes the same time and gets the
+same answer whatever other tenants stored. Inside a namespace a blob or tree may back several
+rows (one file mapped twice is two datasets); ``delete_*`` are called only when no row of the
+tenant references the object any more (the routers count the references).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,6 +80,48 @@ class ArtifactStore:
     def has_tree(self, sha: str) -> bool:
         return self.tree_path(sha).is_dir()
 
+    # -- tenant namespaces and deletion
+    def for_tenant(self, tenant_id: str) -> ArtifactStore:
+        """The tenant's own store under ``tenants/<id>/`` (ids are 32 hex digits)."""
+        if not re.fullmatch(r"[0-9a-f]{32}", tenant_id):
+            raise ValueError(f"not a tenant id: {tenant_id!r}")
+        return ArtifactStore(self.root / "tenants" / tenant_id)
+
+    def delete_blob(self, sha: str) -> bool:
+        """Remove a blob; True if it existed."""
+        try:
+            self.blob_path(sha).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def delete_tree(self, sha: str) -> bool:
+        """Remove a tree (renamed aside first, so a reader never sees half of it)."""
+        path = self.tree_path(sha)
+        if not path.is_dir():
+            return False
+        aside = Path(tempfile.mkdtemp(dir=self.root / "tmp")) / "tree"
+        os.replace(path, aside)
+        shutil.rmtree(aside.parent, ignore_errors=True)
+        return True
+
+    def delete_work_dir(self, audit_id: str) -> bool:
+        path = self.root / "work" / audit_id
+        if not path.is_dir():
+            return False
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+
+    def work_dir_ids(self) -> list[str]:
+        """Audit ids that have a work directory in this namespace (nothing is created)."""
+        d = self.root / "work"
+        return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+
+    def tenant_stores(self) -> list[ArtifactStore]:
+        """Every tenant namespace that exists under this root."""
+        d = self.root / "tenants"
+        return [ArtifactStore(p) for p in sorted(d.iterdir()) if p.is_dir()] if d.is_dir() else []
+
     # -- per-audit working directories (pipeline cache between stage tasks)
     def work_dir(self, audit_id: str) -> Path:
         d = self.root / "work" / audit_id
@@ -80,10 +129,11 @@ class ArtifactStore:
         return d
 
     def count_objects(self) -> int:
-        """Number of blobs plus trees (tests use it to prove a refused upload stored nothing)."""
+        """Blobs plus trees here and in every tenant namespace (tests use it to prove a refused
+        upload stored nothing)."""
         n = 0
         for sub in ("blobs", "trees"):
             d = self.root / sub
             if d.is_dir():
                 n += sum(1 for p in d.rglob("*") if p.is_file() or p.parent.name == "trees")
-        return n
+        return n + sum(t.count_objects() for t in self.tenant_stores())

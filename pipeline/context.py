@@ -24,12 +24,15 @@ class StageContext:
         previous: returns an earlier stage's result, or None when it is not selected nor cached.
         tick: reports this stage's fraction done; raises ``AuditCancelled`` when cancelled.
         model_sha256, dataset_sha256: the content hashes of the inputs (``common.hashing``).
+        labels: returns the class names in index order (``AuditConfig.label_names`` when given);
+            default: the loaded model's.
     """
 
     def __init__(self, config: AuditConfig, stage: str, *, loaded: Callable[[], Any],
                  slices: Callable[[], dict[str, list[Any]]],
                  previous: Callable[[str], dict | None], tick: Callable[[float], None],
-                 model_sha256: str, dataset_sha256: str):
+                 model_sha256: str, dataset_sha256: str,
+                 labels: Callable[[], list[str]] | None = None):
         self.config = config
         self.stage = stage
         self._loaded = loaded
@@ -38,6 +41,7 @@ class StageContext:
         self._tick = tick
         self.model_sha256 = model_sha256
         self.dataset_sha256 = dataset_sha256
+        self._labels = labels
 
     @property
     def loaded(self) -> Any:
@@ -46,7 +50,8 @@ class StageContext:
 
     @property
     def labels(self) -> list[str]:
-        return list(self.loaded.labels)
+        """Class names in index order (``AuditConfig.label_names`` when given)."""
+        return list(self._labels() if self._labels is not None else self.loaded.labels)
 
     def slice(self, name: str, limit: int | None = None) -> list[Any]:
         """Examples of slice ``name`` (``mining``, ``importance`` or ``eval``), first ``limit``."""

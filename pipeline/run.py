@@ -36,13 +36,18 @@ class AuditRun:
                  progress: Callable[[str, float], None] | None = None,
                  should_cancel: Callable[[], bool] | None = None,
                  loader: Callable[[Path], Any] | None = None,
-                 store: ResultStore | None = None):
+                 store: ResultStore | None = None,
+                 model_name: str | None = None, data_name: str | None = None):
         self.model_dir = Path(model_dir)
         self.data_path = Path(data_path)
+        # What reports and errors call the inputs: the paths for a local audit; the service's
+        # worker passes the upload names, so no server path reaches a tenant.
+        self.model_name = model_name or str(self.model_dir)
+        self.data_name = data_name or str(self.data_path)
         if not self.model_dir.is_dir():
-            raise AuditInputError(f"model directory not found: {self.model_dir}")
+            raise AuditInputError(f"model directory not found: {self.model_name}")
         if not self.data_path.is_file():
-            raise AuditInputError(f"data file not found: {self.data_path}")
+            raise AuditInputError(f"data file not found: {self.data_name}")
         self.config = config
         self.work_dir = Path(work_dir)
         self._progress = progress
@@ -74,6 +79,19 @@ class AuditRun:
                 self._loaded = self._loader(self.model_dir)
         return self._loaded
 
+    def labels(self) -> list[str]:
+        """The class names, index order: ``config.label_names`` when given (checked against the
+        model's number of outputs), else the model config's ``id2label``."""
+        own = list(self.loaded().labels)
+        names = self.config.label_names
+        if names is None:
+            return own
+        if len(names) != len(own):
+            raise AuditInputError(
+                f"--label-names gives {len(names)} names ({', '.join(names)}) but the model has "
+                f"{len(own)} output classes ({', '.join(own)})")
+        return list(names)
+
     @property
     def is_loaded(self) -> bool:
         return self._loaded is not None
@@ -85,9 +103,9 @@ class AuditRun:
             cfg = self.config
             self._examples = load_examples(
                 self.data_path, text_column=cfg.text_column, pair_column=cfg.pair_column,
-                label_column=cfg.label_column, labels=list(self.loaded().labels), limit=cfg.max_rows)
+                label_column=cfg.label_column, labels=self.labels(), limit=cfg.max_rows)
             if not self._examples:
-                raise AuditInputError(f"no examples in {self.data_path}")
+                raise AuditInputError(f"no examples in {self.data_name}")
         return self._examples
 
     def slices(self) -> dict[str, list[Any]]:
@@ -124,7 +142,7 @@ class AuditRun:
         if doc is None:
             check_available(name, self.config)
             self._tick(name, 0.0)
-            ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices,
+            ctx = StageContext(self.config, name, loaded=self.loaded, slices=self.slices, labels=self.labels,
                                previous=self.stage_result_if_selected,
                                tick=lambda f: self._tick(name, f),
                                model_sha256=self.model_sha256, dataset_sha256=self.dataset_sha256)
@@ -168,12 +186,14 @@ class AuditRun:
             doc = self._results.get(name) or self._read_cache(name)
             if doc is not None:
                 docs[name] = doc
-        info = model_info(self.model_dir, self.model_sha256)
+        info = model_info(self.model_dir, self.model_sha256, label_names=self.config.label_names,
+                          loaded_labels=list(self._loaded.labels) if self._loaded is not None else None)
+        info["path"] = self.model_name
         if self._loaded is not None:
             info["device"] = str(self._loaded.device)
         return build_results(
             config=self.config, stage_names=self.stage_names, docs=docs, model=info,
-            dataset={"path": str(self.data_path), "sha256": self.dataset_sha256},
+            dataset={"path": self.data_name, "sha256": self.dataset_sha256},
             skipped_for_budget=list(self._skipped_for_budget))
 
     def write_report(self, out_dir: str | Path) -> dict[str, Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -26,8 +27,13 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def model_info(model_dir: Path, sha256: str) -> dict[str, Any]:
-    """Architecture, labels and shape from config.json (no torch needed)."""
+def model_info(model_dir: Path, sha256: str, *, loaded_labels: list[str] | None = None,
+               label_names: list[str] | None = None) -> dict[str, Any]:
+    """Architecture, labels and shape from config.json (no torch needed).
+
+    ``loaded_labels``: the labels the loaded model reports (transformers leaves default LABEL_i
+    names out of config.json); ``label_names``: the user's names (``AuditConfig.label_names``),
+    which replace the model's. ``labels_generic`` says the classes are unnamed (LABEL_0, ...)."""
     info: dict[str, Any] = {"path": str(model_dir), "sha256": sha256}
     try:
         cfg = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
@@ -36,6 +42,15 @@ def model_info(model_dir: Path, sha256: str) -> dict[str, Any]:
     id2label = cfg.get("id2label") or {}
     info["architecture"] = cfg.get("model_type")
     info["labels"] = [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+    if loaded_labels is not None:
+        info["labels"] = list(loaded_labels)
+    elif not info["labels"]:
+        info["labels"] = [f"LABEL_{i}" for i in range(int(cfg.get("num_labels") or 2))]
+    info["labels_generic"] = bool(info["labels"]) and all(
+        re.fullmatch(r"LABEL_\d+", str(lab)) for lab in info["labels"])
+    if label_names:  # the user's names replace the config's in every stage
+        info["labels_from_config"], info["labels"] = info["labels"], list(label_names)
+        info["labels_generic"] = False
     info["num_layers"] = cfg.get("num_hidden_layers", cfg.get("n_layers"))
     info["num_heads"] = cfg.get("num_attention_heads", cfg.get("n_heads"))
     return info
@@ -48,6 +63,7 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
     clean = stages.get("clean_eval")
     if clean:
         out["clean_accuracy"] = clean["accuracy"]
+        out["clean_n"] = clean["n"]
     trig = stages.get("triggers")
     if trig and trig.get("verdict"):
         out["verdict"] = trig["verdict"]
@@ -75,7 +91,8 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
             i = curve["x"].index(0.5)
             out["top_heads"]["half_pruned"] = {"accuracy_least_first": curve["least_first"][i],
                                                "accuracy_most_first": curve["most_first"][i],
-                                               "full_accuracy": curve["least_first"][0]}
+                                               "full_accuracy": curve["least_first"][0],
+                                               "n": heads.get("n_eval")}
     expl = stages.get("explainers")
     if expl and expl.get("faithfulness"):
         rows = {r["explainer"]: r for r in expl["faithfulness"]}
@@ -83,7 +100,14 @@ def summarize(stages: dict[str, dict]) -> dict[str, Any]:
                 max(expl["faithfulness"], key=lambda r: r.get("aopc_comprehensiveness") or -1e9))
         out["most_faithful"] = {"explainer": best["explainer"],
                                 "aopc_comprehensiveness": best.get("aopc_comprehensiveness"),
-                                "aopc_sufficiency": best.get("aopc_sufficiency")}
+                                "aopc_sufficiency": best.get("aopc_sufficiency"),
+                                "aopc_comprehensiveness_ci95": best.get("aopc_comprehensiveness_ci95"),
+                                "n": expl.get("n_examples")}
+    cf = stages.get("counterfactual")
+    if cf and cf.get("verdict"):
+        v = cf["verdict"]
+        out["attention_verdict"] = {"verdict": v["verdict"], "layer_dependent": v["layer_dependent"],
+                                    "layers_by_verdict": v["layers_by_verdict"], "summary": v["summary"]}
     return out
 
 

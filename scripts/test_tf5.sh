@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Run the attribution tests against transformers 5.x in a separate virtualenv.
+# Run the tests on the other transformers major in a second virtualenv (.venv-tf5 by default,
+# transformers 5.x, built by scripts/setup.sh with TextAttack and the flair stand-in).
+#   TF5_TESTS="tests"  the whole suite; the default is the attribution and attack tests
+#                      (intervention, AttAttr, heads, explainers, triggers, TextAttack recipe
+#                      and its CLI), which are the parts that depend on the transformers major.
 set -euo pipefail
 PY=${PY:-python3}
 VENV5=${VENV5:-.venv-tf5}
 if [ ! -f "$VENV5/.installed" ]; then
-  "$PY" -m venv "$VENV5"
-  "$VENV5/bin/pip" install -q --upgrade pip
-  "$VENV5/bin/pip" install -q "torch==2.13.*" "transformers>=5,<6" safetensors numpy tqdm \
-      datasets captum scipy pytest pytest-timeout
+  PY="$PY" VENV="$VENV5" TRANSFORMERS=5 bash scripts/setup.sh
   touch "$VENV5/.installed"
 fi
-"$VENV5/bin/python" -m pytest tests/attribution -m "not slow and not textattack" -p no:cacheprovider
+# shellcheck disable=SC2086
+"$VENV5/bin/python" -m pytest ${TF5_TESTS:-tests/attribution tests/attacks} -m "not slow" -p no:cacheprovider

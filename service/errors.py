@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,13 +25,14 @@ def not_found(kind: str, obj_id: str) -> APIError:
 
 
 def get_owned(session, row_type, obj_id: str, tenant, kind: str):  # noqa: ANN001
-    """The ``row_type`` row ``obj_id`` if it belongs to ``tenant``; otherwise 404.
+    """The ``row_type`` row ``obj_id`` if it belongs to ``tenant`` (a tenant or its id); otherwise 404.
 
     The one tenancy check every router uses: another tenant's id and a missing id give the same
     answer, so ids leak nothing across tenants.
     """
+    tenant_id = tenant if isinstance(tenant, str) else tenant.id
     row = session.get(row_type, obj_id)
-    if row is None or row.tenant_id != tenant.id:
+    if row is None or row.tenant_id != tenant_id:
         raise not_found(kind, obj_id)
     return row
 
@@ -46,7 +50,9 @@ def _body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+               413: "body_too_large"}
+log = logging.getLogger("attaudit.api")
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -71,4 +77,12 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if not detail.endswith("."):
             detail += "."
-        return JSONResponse(_body(code, detail), status_code=exc.status_code)
+        return JSONResponse(_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        """Any unexpected error: a JSON 500 with an id to find it in the log, never a path or trace."""
+        incident = uuid.uuid4().hex[:12]
+        log.error("unhandled error %s", incident, exc_info=exc)
+        return JSONResponse(_body("internal_error", f"The server failed to handle this request; "
+                                  f"the error is logged as incident {incident}."), status_code=500)

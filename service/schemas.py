@@ -91,11 +91,20 @@ class AuditPage(BaseModel):
     offset: int
 
 
+class WorkersHealth(BaseModel):
+    alive: int = Field(description="workers whose heartbeat is newer than worker_stale_seconds")
+    last_heartbeat: datetime | None = Field(description="the newest heartbeat of any worker")
+    queue_depth: int = Field(description="audits queued, waiting for a worker")
+    running: int = Field(description="audits running now")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     database: bool
     broker: bool | None  # None on the embedded default (no broker)
     mode: Literal["embedded", "celery"]
+    workers: WorkersHealth | None = None  # None when the database cannot be read
+    detail: str | None = Field(None, description="why the status is degraded, in one sentence")
 
 
 class ErrorBody(BaseModel):

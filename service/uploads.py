@@ -59,4 +59,8 @@ def limits_from_settings(s: Settings) -> UploadLimits:
                         max_parameters=s.max_model_parameters,
                         max_compression_ratio=s.max_compression_ratio,
                         max_dataset_rows=s.max_dataset_rows,
-                        max_dataset_bytes=int(s.max_upload_mb * mb))
+                        max_dataset_bytes=int(s.max_upload_mb * mb),
+                        max_model_memory_bytes=int((s.worker_memory_mb or s.max_model_memory_mb) * mb),
+                        max_validation_seconds=s.upload_timeout_seconds,
+                        tokenizer_probe_seconds=s.tokenizer_probe_seconds,
+                        tokenizer_probe_memory_bytes=int(s.tokenizer_probe_memory_mb * mb))

@@ -31,6 +31,10 @@ SECTION_TITLES = {
     "crashes": "Crashes survived (real processes killed by the tests)",
     "load": "Load",
     "limits": "Worker resource limits",
+    "supervision": "Supervised workers: native panics, killed workers, serve shutdown",
+    "tenant_limit": "Per-tenant concurrent-audit limit under a burst",
+    "deletion": "Deletion, purge and retention",
+    "blocking": "Hostile requests against a live server (health latency and memory during each)",
 }
 
 

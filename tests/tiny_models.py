@@ -154,3 +154,19 @@ def build_tiny_model(
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     return out
+
+
+def build_constant_model(out_dir: str | Path, *, arch: str = "bert") -> Path:
+    """A tiny classifier whose output weights are zero: the same probabilities for every input
+    (leave-one-out importance and input gradients are all ties), a real model, not a mock."""
+    import torch
+    import transformers as tf
+
+    out = build_tiny_model(out_dir, arch=arch)
+    model = tf.AutoModelForSequenceClassification.from_pretrained(out)
+    head = model.classifier.out_proj if hasattr(model.classifier, "out_proj") else model.classifier
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor([0.3, -0.3]))
+    model.save_pretrained(out, safe_serialization=True)
+    return out

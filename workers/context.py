@@ -19,16 +19,22 @@ class WorkerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     store: ArtifactStore
+    # The name leases are held under. A supervised executor process works under its
+    # supervisor's name, so the supervisor can release the lease when the executor dies.
+    owner_name: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerContext:
         return cls(settings, session_factory(settings.database_url),
                    ArtifactStore(settings.storage_path))
 
-    @staticmethod
-    def owner() -> str:
-        """Lease owner name: host and pid (a forked child gets its own)."""
-        return f"{socket.gethostname()}:{os.getpid()}"
+    def owner(self) -> str:
+        """Lease owner name: host and pid (a forked child gets its own), unless set."""
+        return self.owner_name or process_owner()
+
+
+def process_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @lru_cache(maxsize=1)

@@ -1,11 +1,12 @@
 """The embedded default: a worker that polls the database instead of a broker.
 
-``attaudit serve`` with no ``ATTAUDIT_BROKER_URL`` starts one of these in a child process
-(``attaudit worker`` on the same settings), so the API process never imports torch and no
-Redis is needed. It claims a ``queued`` audit (or an orphaned ``running`` one) with the
-same conditional token swap as the reconciler, then runs the same stage and report code
-as the Celery tasks, one stage at a time. Several embedded workers may share a database:
-leases keep them off each other's audits.
+``attaudit serve`` with no ``ATTAUDIT_BROKER_URL`` starts ``attaudit worker`` in a child
+process (same settings), so the API process never imports torch and no Redis is needed. That
+process is a ``workers.supervisor.Supervisor``: it claims with ``claim_next`` below and runs
+``run_audit`` in an executor child it can replace. ``claim_next`` takes a ``queued`` audit (or
+an orphaned ``running`` one) with the same conditional token swap as the reconciler, fewest
+attempts first (an audit whose attempts killed their worker waits behind fresh ones), then
+oldest. Several embedded workers may share a database: leases keep them off each other's audits.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ class EmbeddedWorker:
         self.ctx = ctx
         self.stop = stop or threading.Event()
 
-    def claim_next(self) -> tuple[str, str] | None:
+    def claim_next(self, owner: str | None = None) -> tuple[str, str] | None:
         now = utcnow()
         with self.ctx.sessions() as s:
             rows = s.execute(select(Audit.id, Audit.run_token).where(
                 Audit.status.in_(("queued", "running")),
                 or_(Audit.lease_until.is_(None), Audit.lease_until < now),
-            ).order_by(Audit.created_at).limit(10)).all()
+            ).order_by(Audit.attempts, Audit.created_at, Audit.id).limit(10)).all()
         for audit_id, token in rows:
-            new = take_over(self.ctx, audit_id, token, owner=self.ctx.owner())
+            new = take_over(self.ctx, audit_id, token, owner=owner or self.ctx.owner())
             if new is not None:
                 return audit_id, new
         return None

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from infra.db.models import (
@@ -27,6 +27,7 @@ from infra.db.models import (
     Trigger,
     utcnow,
 )
+from infra.storage import ArtifactStore
 from workers.context import WorkerContext
 from workers.lease import Heartbeat, claim
 
@@ -35,16 +36,25 @@ log = logging.getLogger(__name__)
 # Outcomes: "done" computed, "skipped" already stored, "stale" superseded/finished,
 # "busy" another live worker holds the lease, "cancelled", "failed".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
+# What a stage may raise that must still stop the process: an interpreter exit or Ctrl-C.
+# Everything else, including ``BaseException`` subclasses raised by native code
+# (``pyo3_runtime.PanicException`` from a Rust panic in ``tokenizers``), fails the audit only.
+PROCESS_EXITS: tuple[type[BaseException], ...] = (SystemExit, KeyboardInterrupt)
 
 
-def _dataset_path(ctx: WorkerContext, dataset: DatasetRow, work: Path) -> Path:
-    """The pipeline reads the format from the extension: link the blob under one."""
+def _dataset_path(store: ArtifactStore, dataset: DatasetRow, work: Path) -> Path:
+    """The pipeline reads the format from the extension: link the blob under one (a hard link,
+    no copy, on the store's filesystem; the work directory is removed after its retention)."""
     ext = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}[dataset.format]
     path = work / "input" / f"data{ext}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(ctx.store.blob_path(dataset.sha256), tmp)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(store.blob_path(dataset.sha256), tmp)
+        except OSError:
+            shutil.copyfile(store.blob_path(dataset.sha256), tmp)
         os.replace(tmp, path)
     return path
 
@@ -57,26 +67,34 @@ def build_run(ctx: WorkerContext, audit: Audit, model: ModelRow, dataset: Datase
     from workers.model_cache import get_loaded
     from workers.stage_store import DatabaseResultStore
 
-    work = ctx.store.work_dir(audit.id)
-    return AuditRun(ctx.store.tree_path(model.sha256), _dataset_path(ctx, dataset, work),
+    store = ctx.store.for_tenant(audit.tenant_id)
+    work = store.work_dir(audit.id)
+    return AuditRun(store.tree_path(model.sha256), _dataset_path(store, dataset, work),
                     AuditConfig(**audit.config), work,
                     progress=hb.progress if hb else None,
                     should_cancel=_with_budgets(ctx, audit, hb) if hb else None,
-                    loader=get_loaded, store=DatabaseResultStore(ctx.sessions, audit.id))
+                    loader=get_loaded, store=DatabaseResultStore(ctx.sessions, audit.id),
+                    model_name=f"{model.filename} (model {model.id})",
+                    data_name=f"{dataset.filename} (dataset {dataset.id})")
 
 
 def _with_budgets(ctx: WorkerContext, audit: Audit, hb: Heartbeat):  # noqa: ANN202
     """The cancel hook, which also enforces the audit's time and the worker's memory budget."""
     from workers.budgets import budget_check
 
-    check = budget_check(audit.config.get("time_budget_s"), audit.started_at,
-                         ctx.settings.worker_memory_mb)
+    check = budget_check(time_budget(ctx, audit), audit.started_at, ctx.settings.worker_memory_mb)
 
     def should_cancel() -> bool:
         check(audit.current_stage or "?")
         return hb.should_cancel()
 
     return should_cancel
+
+
+def time_budget(ctx: WorkerContext, audit: Audit) -> float:
+    """The audit's own ``time_budget_s``, else the service default (every audit has one)."""
+    own = (audit.config or {}).get("time_budget_s")
+    return float(own) if own else float(ctx.settings.default_time_budget_s)
 
 
 def _load(ctx: WorkerContext, audit_id: str, token: str) -> tuple[Audit, ModelRow, DatasetRow] | str:
@@ -118,10 +136,15 @@ def _run_guarded(ctx: WorkerContext, audit_id: str, fn) -> Any:  # noqa: ANN001
     except TRANSIENT_ERRORS:
         with ctx.sessions() as s:  # free the lease so the retry can take it at once
             s.execute(update(Audit).where(Audit.id == audit_id, Audit.lease_owner == ctx.owner())
-                      .values(lease_owner=None, lease_until=None))
+                      .values(lease_owner=None, lease_until=None,  # not the stage's fault:
+                              attempts=case((Audit.attempts > 0, Audit.attempts - 1), else_=0)))
             s.commit()
         raise
-    except Exception as exc:  # noqa: BLE001 - recorded on the audit; the task itself succeeds
+    except PROCESS_EXITS:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - recorded on the audit; the task itself succeeds
+        # BaseException, not Exception: a Rust panic in a tokenizer arrives as
+        # pyo3_runtime.PanicException, which derives from BaseException directly.
         log.exception("audit %s failed", audit_id)
         finish(ctx, audit_id, "failed", error=_describe(exc)[:4000])
         return "failed"
@@ -136,6 +159,8 @@ def execute_stage(ctx: WorkerContext, audit_id: str, stage: str, token: str) -> 
         if s.scalar(select(StageResult.id).where(StageResult.audit_id == audit_id,
                                                  StageResult.stage == stage)):
             return "skipped"
+    if gave_up(ctx, audit, stage):
+        return "failed"
     if not claim(ctx, audit_id, token, stage):
         return "busy"
     total = len(audit.stages) + 1  # the report counts as one step
@@ -154,6 +179,25 @@ def execute_stage(ctx: WorkerContext, audit_id: str, stage: str, token: str) -> 
                               (index + 1) / total)
 
     return _run_guarded(ctx, audit_id, work)
+
+
+def gave_up(ctx: WorkerContext, audit: Audit, stage: str) -> bool:
+    """Fail the audit instead of starting ``stage`` again when earlier attempts killed their worker.
+
+    ``claim`` counts every start of a stage in ``audits.attempts`` and a stored result resets it,
+    so a count that reached ``max_stage_attempts`` means that many starts ended with the process
+    gone (a native crash, SIGKILL, the OOM killer, a hang stopped by the supervisor). The
+    supervisor writes what it saw in ``error``; a Celery pool child that vanished leaves no note.
+    """
+    limit = ctx.settings.max_stage_attempts
+    if (audit.attempts or 0) < limit:
+        return False
+    seen = audit.error or "the worker process ended without a result (killed, crashed or out of memory)"
+    finish(ctx, audit.id, "failed",
+           error=(f"Stage {audit.current_stage or stage} was started {audit.attempts} times and each "
+                  f"attempt ended its worker; last attempt: {seen}. The audit is not retried again "
+                  f"(max_stage_attempts={limit}).")[:4000])
+    return True
 
 
 def _trigger_rows(audit_id: str, result: dict) -> list[Trigger]:
@@ -177,7 +221,7 @@ def _persist_stage(ctx: WorkerContext, audit_id: str, token: str, stage: str, do
         res = s.execute(update(Audit).where(Audit.id == audit_id, Audit.run_token == token,
                                             Audit.status == "running")
                         .values(progress=round(progress, 4), lease_owner=None, lease_until=None,
-                                enqueued_at=utcnow(), **extra))
+                                enqueued_at=utcnow(), attempts=0, error=None, **extra))
         if res.rowcount != 1:
             s.rollback()
             return "stale"
@@ -197,14 +241,17 @@ def execute_report(ctx: WorkerContext, audit_id: str, token: str) -> str:
     if isinstance(loaded, str):
         return loaded
     audit, model, dataset = loaded
+    if gave_up(ctx, audit, "report"):
+        return "failed"
     if not claim(ctx, audit_id, token, "report"):
         return "busy"
 
     def work() -> str:
-        out = ctx.store.scratch_dir()
+        store = ctx.store.for_tenant(audit.tenant_id)
+        out = store.scratch_dir()
         try:
             files = build_run(ctx, audit, model, dataset, None).write_report(out)
-            stored = {name: ctx.store.put_file(Path(p)) for name, p in
+            stored = {name: store.put_file(Path(p)) for name, p in
                       ((Path(p).name, p) for p in files.values())}
         finally:
             shutil.rmtree(out, ignore_errors=True)
@@ -213,7 +260,7 @@ def execute_report(ctx: WorkerContext, audit_id: str, token: str) -> str:
                                                 Audit.status == "running")
                             .values(status="succeeded", report_files=stored, progress=1.0,
                                     current_stage=None, finished_at=utcnow(), lease_owner=None,
-                                    lease_until=None))
+                                    lease_until=None, error=None, attempts=0))
             s.commit()
         return "done" if res.rowcount == 1 else "stale"
 

@@ -10,7 +10,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from infra.db.models import ACTIVE_STATUSES, Audit, utcnow
 from workers.context import WorkerContext
@@ -19,11 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def claim(ctx: WorkerContext, audit_id: str, token: str, stage: str | None) -> bool:
-    """Take the lease if it is free, expired or already ours; marks the audit running."""
+    """Take the lease if it is free, expired or already ours; marks the audit running.
+
+    Each successful claim counts one start of the stage in ``attempts`` (a stored stage result
+    resets it): a stage whose process dies keeps its count, which ``execution.gave_up`` reads.
+    """
     now = utcnow()
     values = {"lease_owner": ctx.owner(),
               "lease_until": now + timedelta(seconds=ctx.settings.lease_seconds),
-              "status": "running"}
+              "status": "running",
+              # a start of the stage it was already on adds one; a new stage starts at one
+              "attempts": case((Audit.current_stage == stage, Audit.attempts + 1), else_=1)
+              if stage is not None else Audit.attempts + 1}
     if stage is not None:
         values["current_stage"] = stage
     with ctx.sessions() as s:

@@ -87,9 +87,12 @@ def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = N
 def start_reconciler_thread(ctx: WorkerContext, enqueue: Enqueue, stop: threading.Event,
                             waiting: Waiting | None = None) -> threading.Thread:
     def loop() -> None:
+        from workers import retention
+
         while not stop.wait(ctx.settings.reconcile_interval_seconds):
             try:
                 reconcile(ctx, enqueue, waiting=waiting)
+                retention.sweep(ctx)  # finished audits' work directories past their retention
             except Exception as exc:  # noqa: BLE001 - try again next interval
                 log.warning("reconciler pass failed: %s", exc)
 

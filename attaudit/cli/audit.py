@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text-column")
     p.add_argument("--pair-column")
     p.add_argument("--label-column")
+    p.add_argument("--label-names", metavar="NAME,NAME,...",
+                   help="names of the model's classes in index order, e.g. negative,positive, for a model "
+                   "whose config calls them LABEL_0, LABEL_1, ...")
     _add_budget_args(p)
     _add_evidence_args(p)
     p.add_argument("--fail-on", metavar="CHECKS",

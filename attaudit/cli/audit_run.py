@@ -13,6 +13,14 @@ from pathlib import Path
 from attaudit.cli.errors import UserError
 
 
+def _names(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",")]
+    if len(names) < 2 or any(not n for n in names):
+        raise UserError(f"--label-names: expected comma-separated class names such as negative,positive, "
+                        f"got {value!r}")
+    return names
+
+
 def build_config(args: argparse.Namespace, **defaults: object):
     """An AuditConfig from the flags that were given (pydantic errors become one line)."""
     from pydantic import ValidationError
@@ -21,8 +29,10 @@ def build_config(args: argparse.Namespace, **defaults: object):
 
     fields = dict(defaults)
     for name in ("stages", "examples", "eval_examples", "steps", "triggers", "heads_orderings", "seed",
-                 "text_column", "pair_column", "label_column"):
+                 "text_column", "pair_column", "label_column", "label_names"):
         value = getattr(args, name, None)
+        if name == "label_names" and value is not None:
+            value = _names(value)
         if value is not None:
             fields[name] = value
     try:
@@ -59,7 +69,7 @@ class StageBars:
 
 
 def one_line_summary(results: dict, seconds: float, html: Path) -> str:
-    from pipeline.report.format import num, pct
+    from pipeline.report.format import num, pct, pp
 
     s = results["summary"]
     parts = []
@@ -67,7 +77,7 @@ def one_line_summary(results: dict, seconds: float, html: Path) -> str:
         parts.append(f"clean accuracy {pct(s['clean_accuracy'])}")
     if s.get("worst_trigger"):
         w = s["worst_trigger"]
-        parts.append(f"worst trigger '{w['trigger']}' -{pct(w['drop'])} on {w['label']}")
+        parts.append(f"worst trigger '{w['trigger']}' {pp(w['drop'])} on {w['label']} accuracy")
     if s.get("top_heads"):
         h = s["top_heads"]["heads"][0]
         parts.append(f"top head L{h['layer']}-H{h['head']}")
@@ -90,4 +100,9 @@ def run_audit(model: Path, data: Path, config, out: Path, work_dir: Path | None)
         bars.close()
     paths = run.write_report(out)
     print(one_line_summary(results, time.perf_counter() - t0, paths["report.html"]))
+    model = results["metadata"]["model"]
+    if model.get("labels_generic"):
+        print(f"hint: the model's config does not name its classes ({', '.join(model['labels'])}); "
+              f"name them in index order with --label-names NAME0,NAME1,... (for example negative,positive)",
+              file=sys.stderr)
     return results

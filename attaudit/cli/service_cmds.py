@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -48,29 +47,43 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """The API, plus (embedded default) a worker kept alive by ``workers.keeper``.
+
+    uvicorn answers SIGTERM/SIGINT by shutting down, restoring the handlers it found and raising
+    the signal again; with Python's default handler that killed this process before it could
+    stop the worker (the orphan the embedded-serve test left). The handler installed here only
+    records the signal, so uvicorn returns and the ``finally`` stops the worker.
+    """
     import uvicorn
 
+    from attaudit.cli.http_protocol import protocol_with_header_timeout
     from infra.settings import get_settings
     from service.main import create_app
 
     settings = get_settings()
-    child = None
+    received: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
+    keeper = None
     if settings.embedded:
         from infra.db.migrate import upgrade
 
         upgrade(settings.database_url)
         if not args.no_worker:
-            child = subprocess.Popen([sys.executable, "-m", "attaudit", "worker"], env=os.environ.copy())
+            from workers.keeper import WorkerKeeper
+
+            keeper = WorkerKeeper(os.environ.copy())
+            keeper.start()
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                    workers=1)
+        if not received:
+            uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                        workers=1, http=protocol_with_header_timeout(settings.http_header_timeout),
+                        timeout_keep_alive=settings.http_timeout_keep_alive,
+                        h11_max_incomplete_event_size=settings.http_max_header_bytes,
+                        limit_concurrency=settings.http_limit_concurrency, timeout_graceful_shutdown=10)
     finally:
-        if child is not None:
-            child.terminate()
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if keeper is not None:
+            keeper.stop()
     return 0
 
 
@@ -81,19 +94,32 @@ def _worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     ctx = default_context()
     stop = threading.Event()
+    if args.parent_pid:
+        from workers.parentage import die_with_parent
+
+        die_with_parent(args.parent_pid)
     if settings.embedded:
-        from workers.embedded import EmbeddedWorker
+        from workers.supervisor import Supervisor
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        print("attaudit worker: embedded mode (no broker), polling the database", file=sys.stderr)
-        EmbeddedWorker(ctx, stop).run_forever()
+        print("attaudit worker: embedded mode (no broker), polling the database; stages run in a "
+              "supervised child process", file=sys.stderr)
+        Supervisor(ctx, stop).run_forever()
         return 0
     from jobs.celery_app import make_celery
     from jobs.dispatch import send_audit_chain, waiting_messages
+    from workers import liveness
     from workers.reconciler import start_reconciler_thread
 
     app = make_celery(settings)
+    # This process's heartbeat row (health counts live workers); the first beat runs here,
+    # before Celery forks its pool, for the same import-lock reason as the first reconcile.
+    try:
+        liveness.beat(ctx, "celery")
+    except Exception as exc:  # noqa: BLE001 - the thread retries every interval
+        print(f"attaudit worker: first heartbeat failed: {exc}", file=sys.stderr)
+    liveness.start_beating(ctx, "celery", stop)
     if not args.no_reconciler:
         def enqueue(a: str, s: list[str], t: str) -> None:
             send_audit_chain(app, settings, a, s, t)
@@ -183,6 +209,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     worker.add_argument("--loglevel", default="INFO")
     worker.add_argument("--hostname", default=None)
     worker.add_argument("--no-reconciler", action="store_true")
+    worker.add_argument("--parent-pid", type=int, default=0, help=argparse.SUPPRESS)
     worker.set_defaults(func=_worker)
 
     submit = subparsers.add_parser("submit", help="upload a model and data to a server and audit them")

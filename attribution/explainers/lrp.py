@@ -69,7 +69,11 @@ def _head_parts(model):
     if mt == "electra":
         act = getattr(model.classifier, "activation", torch.nn.functional.gelu)
         return base, [(model.classifier.dense, act), (model.classifier.out_proj, None)]
-    raise ModelLoadError(f"LRP relevance supports bert, roberta, xlm-roberta, electra; not {mt!r}")
+    raise ModelLoadError(
+        f"LRP relevance supports bert, roberta, xlm-roberta, electra; not {mt!r}: its propagation "
+        "rules are written for the BERT family's attention, LayerNorm and pooler (DeBERTa's "
+        "relative terms, ModernBERT's RoPE / GLU / mean pooling have none here)"
+    )
 
 
 class LRPRelevance(Explainer):

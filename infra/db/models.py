@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 tables: tenants, api_keys, models, datasets, audits, stage_results, triggers."""
+"""SQLAlchemy 2.0 tables: tenants, api_keys, models, datasets, audits, stage_results, triggers,
+workers (heartbeats)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,9 @@ class Audit(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Starts of the current stage whose process did not come back (reset by a stored result);
+    # at ``max_stage_attempts`` the audit fails instead of killing another worker.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     report_files: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # name -> sha256
     # the triggers stage's vulnerability verdict (attacks.verdict), set when that stage is stored
     verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -134,3 +138,16 @@ class Trigger(Base):
     rank: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WorkerRow(Base):
+    """One live worker: its heartbeat (``workers.liveness``); health counts the fresh ones."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid, the lease owner name
+    kind: Mapped[str] = mapped_column(String(16))  # embedded | celery
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    current_audit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

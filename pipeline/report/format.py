@@ -22,12 +22,21 @@ def num(x: float | None) -> str:
     return "0.000" if out == "-0.000" else out
 
 
+def pp(drop: float | None) -> str:
+    """An accuracy drop (a fraction, before - after) as a signed change in percentage points, the one
+    way the report writes drops: 0.683 -> '-68.3 pp' (accuracy fell), -0.02 -> '+2.0 pp' (rose)."""
+    if drop is None:
+        return "n/a"
+    out = f"{-100.0 * float(drop):+.1f} pp"
+    return "0.0 pp" if out in ("+0.0 pp", "-0.0 pp") else out
+
+
 def secs(x: float | None) -> str:
     """Seconds with one decimal."""
     return "n/a" if x is None else f"{float(x):.1f} s"
 
 
-FORMATTERS = (pct, num, secs)
+FORMATTERS = (pct, num, secs, pp)
 
 
 def esc(text: object) -> str:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from pipeline.report import sections_attacks, sections_core, sections_verdict
+from pipeline.report import (
+    sections_attacks,
+    sections_core,
+    sections_counterfactual,
+    sections_verdict,
+)
 from pipeline.report.format import esc
 
 SECTIONS = [
@@ -16,6 +21,7 @@ SECTIONS = [
     ("heads", "Heads", sections_core.heads),
     ("triggers", "Triggers", sections_attacks.triggers),
     ("explainers", "Explainers", sections_attacks.explainers),
+    ("counterfactual", "Is attention explanation?", sections_counterfactual.counterfactual),
     ("metadata", "Metadata", sections_core.metadata),
 ]
 

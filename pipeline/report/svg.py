@@ -5,6 +5,7 @@ Every number drawn or put in a tooltip goes through ``pipeline.report.format``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from pipeline.report.colors import OKABE_ITO, diverging, sequential
@@ -56,11 +57,51 @@ def _legend(x: float, y: float, height: float, lo: float, hi: float, signed: boo
     return "".join(parts)
 
 
+# One dash pattern per series (with one colour per series), so lines differ in print and greyscale too.
+DASHES = ["", "8 3", "2 3", "10 3 2 3", "5 5", "1 4", "12 2 2 2 2 2", "4 2 1 2"]
+MARKERS = ["circle", "square", "triangle", "diamond"]
+
+
+def series_style(i: int) -> dict[str, str]:
+    """Colour, dash pattern and marker of the i-th series: all three differ between neighbours."""
+    return {"color": OKABE_ITO[i % len(OKABE_ITO)], "dash": DASHES[i % len(DASHES)],
+            "marker": MARKERS[i % len(MARKERS)]}
+
+
+def _marker(kind: str, x: float, y: float, color: str, tip: str = "") -> str:
+    title = f"<title>{tip}</title>" if tip else ""
+    if kind == "square":
+        return (f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{color}">{title}</rect>')
+    if kind in ("triangle", "diamond"):
+        pts = ([(x, y - 4), (x + 3.6, y + 2.6), (x - 3.6, y + 2.6)] if kind == "triangle" else
+               [(x, y - 4), (x + 4, y), (x, y + 4), (x - 4, y)])
+        return (f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in pts)}" fill="{color}">'
+                f"{title}</polygon>")
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">{title}</circle>'
+
+
+def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Up to ``count`` + 1 evenly spaced round tick values covering [lo, hi]."""
+    span = hi - lo
+    raw = span / count
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    out, v = [], first
+    while v <= hi + 1e-9:
+        out.append(round(v, 10))
+        v += step
+    return out
+
+
 def line_chart(series: Sequence[dict], *, x_label: str, y_label: str, title: str,
-               width: int = 460, height: int = 260, y_as_pct: bool = True) -> str:
-    """Lines ``{"name", "x": [...], "y": [...], "dash": bool, "color": int}`` with markers,
-    axes from 0..1 in y, a legend, and a tooltip per point."""
-    left, right, top, bottom = 48, 150, 16, 40
+               width: int = 460, height: int = 290, y_as_pct: bool = True,
+               x_as_pct: bool = False, x_ticks: Sequence[float] | None = None) -> str:
+    """Lines ``{"name", "x": [...], "y": [...], "style": int}`` with markers, ticked axes (y 0..1),
+    a legend, and a tooltip per point. Series ``style`` i gets its own colour, dash pattern and
+    marker (``series_style``), so every line can be told apart, also without colour. The title is
+    drawn above the plot; ``x_ticks`` overrides the automatic round ticks (e.g. whole head counts)."""
+    left, right, top, bottom = 48, 170, 34, 46
     pw, ph = width - left - right, height - top - bottom
     xs = [float(x) for s in series for x in s["x"]]
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -74,30 +115,39 @@ def line_chart(series: Sequence[dict], *, x_label: str, y_label: str, title: str
 
     fmt = pct if y_as_pct else num
     out = [f'<svg class="plot" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-           f'height="{height}" aria-label="{esc(title)}"><title>{esc(title)}</title>']
+           f'height="{height}" aria-label="{esc(title)}"><title>{esc(title)}</title>'
+           f'<text x="{left}" y="16" class="chart-title">{esc(title)}</text>']
     for g in range(0, 5):
         y = g / 4
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(y):.1f}" y2="{py(y):.1f}" class="grid"/>'
-                   f'<text x="{left - 4}" y="{py(y) + 4:.1f}" class="ax" text-anchor="end">{g * 25}%</text>')
+                   f'<line x1="{left - 4}" x2="{left}" y1="{py(y):.1f}" y2="{py(y):.1f}" class="tick"/>'
+                   f'<text x="{left - 6}" y="{py(y) + 4:.1f}" class="ax" text-anchor="end">{g * 25}%</text>')
+    for xv in (x_ticks if x_ticks is not None else _ticks(x0, x1)):
+        label = f"{100 * xv:.0f}%" if x_as_pct else (f"{xv:.0f}" if float(xv).is_integer() else f"{xv:g}")
+        out.append(f'<line x1="{px(xv):.1f}" x2="{px(xv):.1f}" y1="{top + ph}" y2="{top + ph + 4}" '
+                   f'class="tick"/><text x="{px(xv):.1f}" y="{top + ph + 16}" class="ax xtick" '
+                   f'text-anchor="middle">{label}</text>')
     out.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}" class="axis"/>'
                f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" class="axis"/>')
     out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" class="ax" text-anchor="middle">'
                f'{esc(x_label)}</text><text x="12" y="{top + ph / 2:.1f}" class="ax" '
                f'transform="rotate(-90 12 {top + ph / 2:.1f})" text-anchor="middle">{esc(y_label)}</text>')
     for i, s in enumerate(series):
-        color = OKABE_ITO[s.get("color", i) % len(OKABE_ITO)]
+        st = series_style(s.get("style", i))
         pts = [(px(x), py(y)) for x, y in zip(s["x"], s["y"], strict=True) if y is not None]
-        dash = ' stroke-dasharray="5 3"' if s.get("dash") else ""
+        dash = f' stroke-dasharray="{st["dash"]}"' if st["dash"] else ""
         path = " ".join(f"{a:.1f},{b:.1f}" for a, b in pts)
-        out.append(f'<polyline class="series" points="{path}" fill="none" stroke="{color}" '
+        out.append(f'<polyline class="series" points="{path}" fill="none" stroke="{st["color"]}" '
                    f'stroke-width="2"{dash}/>')
         for (a, b), x, y in zip(pts, s["x"], s["y"], strict=False):
-            out.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{color}"><title>'
-                       f'{esc(s["name"])}: {esc(x_label)} {num(x)}, {fmt(y)}</title></circle>')
-        ly = top + 12 + i * 16
-        out.append(f'<line x1="{left + pw + 10}" x2="{left + pw + 30}" y1="{ly - 4}" y2="{ly - 4}" '
-                   f'stroke="{color}" stroke-width="2"{dash}/><text x="{left + pw + 34}" y="{ly}" '
-                   f'class="ax">{esc(s["name"])}</text>')
+            xs_ = f"{100 * float(x):.0f}%" if x_as_pct else num(x)
+            out.append(_marker(st["marker"], a, b, st["color"],
+                               f'{esc(s["name"])}: {esc(x_label)} {xs_}, {fmt(y)}'))
+        ly = top + 12 + i * 18
+        out.append(f'<line x1="{left + pw + 10}" x2="{left + pw + 40}" y1="{ly - 4}" y2="{ly - 4}" '
+                   f'stroke="{st["color"]}" stroke-width="2"{dash}/>'
+                   f'{_marker(st["marker"], left + pw + 25, ly - 4, st["color"])}'
+                   f'<text x="{left + pw + 46}" y="{ly}" class="ax">{esc(s["name"])}</text>')
     out.append("</svg>")
     return "".join(out)
 

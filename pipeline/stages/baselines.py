@@ -4,12 +4,13 @@ Runs ``attacks.baselines.run_baseline`` for every configured recipe (deepwordbug
 input-reduction, pwws where WordNet is installed) and the mined triggers as a TextAttack recipe
 (``attacks.textattack_recipe.AttAttrTriggerRecipe``) through the same ``Attacker``, on the first
 ``config.baseline_examples`` labelled examples of the evaluation slice. Success rate = fraction
-of attacked (correctly classified) examples whose prediction flipped.
+of attacked (correctly classified) examples whose prediction flipped, with its 95% Wilson interval.
 """
 
 from __future__ import annotations
 
 from pipeline.context import StageContext
+from pipeline.intervals import wilson
 
 REQUIRES = [
     "attacks.baselines:run_baseline",
@@ -20,9 +21,11 @@ REQUIRES = [
 
 
 def _row(summary) -> dict:
+    attacked = summary.succeeded + summary.failed
     return {"name": summary.recipe, "n": summary.num_examples,
-            "attacked": summary.succeeded + summary.failed, "skipped": summary.skipped,
+            "attacked": attacked, "skipped": summary.skipped,
             "succeeded": summary.succeeded, "success_rate": summary.success_rate,
+            "success_rate_ci95": wilson(summary.succeeded, attacked),
             "accuracy_under_attack": summary.accuracy_under_attack,
             "avg_queries": summary.avg_queries, "seconds": summary.seconds}
 

@@ -43,6 +43,8 @@ def attack_rows(report: Any) -> list[dict]:
                            "accuracy_after": c.triggered_accuracy, "drop": c.drop} for c in r.per_class],
             "clean_accuracy": r.clean_accuracy, "triggered_accuracy": r.triggered_accuracy,
             "success_rate": r.attack_success_rate, "num_flipped": r.num_flipped,
+            # measured direction: the label each flipped prediction moved to (label name -> count)
+            "flipped_to": dict(sorted(r.pushed_toward.items(), key=lambda kv: (-kv[1], kv[0]))),
             "num_correct": r.num_correct,
             "examples": [{"before": _pair_text(f["text"], f["pair"]),
                           "after": _pair_text(f["triggered_text"], f["triggered_pair"]),

@@ -14,11 +14,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.validation.archive_members import archive_kind, check_members
+from service.validation.archive_members import archive_kind, check_members, inflate_cap
+from service.validation.deadline import deadline
 from service.validation.errors import UploadRejected
 from service.validation.limits import DEFAULT_LIMITS, UploadLimits
 from service.validation.model_files import ModelManifest, validate_model_files
 from service.validation.sources import CHUNK, ArchiveSource, DirectorySource, content_sha256
+from service.validation.tokenizer_probe import probe_tokenizer
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,30 @@ class StoredModel:
 
 def _open_source(path: Path, limits: UploadLimits) -> ArchiveSource:
     kind = archive_kind(path)
-    return ArchiveSource(path, kind, check_members(path, kind, limits))
+    return ArchiveSource(path, kind, check_members(path, kind, limits),
+                         inflate_cap(path.stat().st_size, limits) if kind == "tar.gz" else None)
 
 
 def validate_model_archive(path: str | Path, limits: UploadLimits = DEFAULT_LIMITS) -> ModelManifest:
-    """Every archive and model check, without extracting; raises ``UploadRejected``."""
-    return validate_model_files(_open_source(Path(path), limits), limits)
+    """Every archive and model check, without extracting; raises ``UploadRejected``.
+
+    The tokenizer is not loaded (that needs the files on disk: ``store_model_archive``)."""
+    with deadline(limits.max_validation_seconds):
+        return validate_model_files(_open_source(Path(path), limits), limits)
+
+
+def _probe(directory: Path, limits: UploadLimits) -> None:
+    if limits.tokenizer_probe_seconds > 0:
+        probe_tokenizer(directory, timeout=limits.tokenizer_probe_seconds,
+                        memory_bytes=limits.tokenizer_probe_memory_bytes)
 
 
 def validate_model_directory(path: str | Path, limits: UploadLimits = DEFAULT_LIMITS) -> ModelManifest:
-    """The same model checks for a directory already on disk."""
-    return validate_model_files(DirectorySource(Path(path)), limits)
+    """The same model checks for a directory already on disk, tokenizer load included."""
+    with deadline(limits.max_validation_seconds):
+        manifest = validate_model_files(DirectorySource(Path(path)), limits)
+    _probe(Path(path), limits)
+    return manifest
 
 
 def _extract(source: ArchiveSource, tmp: Path) -> None:
@@ -58,10 +73,16 @@ def _extract(source: ArchiveSource, tmp: Path) -> None:
 
 
 def store_model_archive(path: str | Path, dest: str | Path, limits: UploadLimits = DEFAULT_LIMITS) -> StoredModel:
-    """Validate, extract to ``dest/.incoming-*``, verify, and atomically rename to ``dest/<sha256>``."""
-    source = _open_source(Path(path), limits)
+    """Validate, extract to ``dest/.incoming-*``, verify, load the tokenizer in a child process,
+    and atomically rename to ``dest/<sha256>``."""
+    with deadline(limits.max_validation_seconds):
+        return _store_model_archive(Path(path), Path(dest), limits)
+
+
+def _store_model_archive(path: Path, dest: Path, limits: UploadLimits) -> StoredModel:
+    source = _open_source(path, limits)
     manifest = validate_model_files(source, limits)
-    dest = Path(dest)
+    created_dest = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / manifest.sha256
     if final.is_dir():
@@ -72,6 +93,7 @@ def store_model_archive(path: str | Path, dest: str | Path, limits: UploadLimits
         written = content_sha256(DirectorySource(tmp))
         if written != manifest.sha256:
             raise UploadRejected("archive_corrupt", "the extracted files differ from the validated archive")
+        _probe(tmp, limits)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -82,4 +104,9 @@ def store_model_archive(path: str | Path, dest: str | Path, limits: UploadLimits
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if created_dest and not final.exists():
+            try:  # a refused first upload leaves no empty store directory behind
+                dest.rmdir()
+            except OSError:
+                pass
 

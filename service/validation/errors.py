@@ -25,6 +25,7 @@ REJECTION_CODES: dict[str, tuple[int, str]] = {
     "archive_too_large": (413, "the total uncompressed size is larger than allowed"),
     "archive_bomb": (413, "the compression ratio is implausibly high (decompression bomb)"),
     "upload_too_large": (413, "the uploaded file is larger than allowed"),
+    "validation_timeout": (422, "validating the upload took longer than the configured time"),
     # model files
     "pickle_refused": (422, "a pickle-based checkpoint (.bin/.pt/.pth/.ckpt/.pkl) is never loaded"),
     "model_file_unexpected": (422, "a file type that is not part of a safetensors model"),
@@ -34,10 +35,12 @@ REJECTION_CODES: dict[str, tuple[int, str]] = {
     "config_invalid": (422, "config.json is not valid JSON or has inconsistent fields"),
     "remote_code_refused": (422, "the config asks for custom code (auto_map / trust_remote_code)"),
     "unsupported_architecture": (422, "not a supported sequence classifier"),
-    "tokenizer_missing": (422, "no tokenizer files (tokenizer.json, vocab.txt or vocab.json+merges.txt)"),
+    "tokenizer_missing": (422, "no tokenizer files (tokenizer.json, vocab.txt, vocab.json+merges.txt or spm.model)"),
     "tokenizer_invalid": (422, "tokenizer files cannot be parsed or disagree with the model"),
     "tokenizer_vocab_too_large": (422, "the tokenizer vocabulary is absurdly large"),
     "model_too_large": (413, "the model is larger than the configured limit"),
+    "config_mismatch": (422, "config.json disagrees with the safetensors shapes or dtypes"),
+    "tokenizer_load_failed": (422, "the tokenizer crashed, hung or ran out of memory when loaded in isolation"),
     # datasets
     "dataset_format": (415, "not a CSV, TSV, JSONL or Parquet file"),
     "dataset_too_large": (413, "the dataset file is larger than allowed"),

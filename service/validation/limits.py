@@ -28,6 +28,11 @@ class UploadLimits:
     max_safetensors_header_bytes: int = 16 * MB
     max_json_bytes: int = 64 * MB           # tokenizer.json is the largest JSON file
     max_vocab_size: int = 1_000_000
+    max_model_memory_bytes: int = 8 * GB    # what config.json implies for an audit (config_shapes)
+    max_validation_seconds: float = 120.0   # wall time of one validation (see deadline.py)
+    # the tokenizer is loaded once in a child process (tokenizer_probe); 0 seconds skips it
+    tokenizer_probe_seconds: float = 30.0
+    tokenizer_probe_memory_bytes: int = 2 * GB
     # datasets
     max_dataset_bytes: int = 200 * MB
     max_dataset_rows: int = 200_000

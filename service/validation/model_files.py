@@ -12,28 +12,25 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
+from common.registries import ARCHITECTURE_CLASSES, UNSUPPORTED_ARCHITECTURES
+from service.validation.config_shapes import reconcile
 from service.validation.errors import UploadRejected
 from service.validation.limits import MB, UploadLimits
-from service.validation.safetensors_header import read_safetensors_header
+from service.validation.safetensors_header import TensorInfo, read_safetensors_header
 from service.validation.sources import FileSource, content_sha256
 from service.validation.tokenizer_files import check_tokenizer, load_json
 
 # model_type -> class-name prefix of its sequence classifier (the architectures attaudit runs).
-SUPPORTED_ARCHITECTURES: dict[str, str] = {
-    "bert": "Bert",
-    "roberta": "Roberta",
-    "distilbert": "DistilBert",
-    "electra": "Electra",
-    "xlm-roberta": "XLMRoberta",
-}
+SUPPORTED_ARCHITECTURES: dict[str, str] = dict(ARCHITECTURE_CLASSES)
+UNSUPPORTED_REASONS: dict[str, str] = dict(UNSUPPORTED_ARCHITECTURES)
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz"}
 JSON_FILES = {
     "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
     "added_tokens.json", "generation_config.json", "model.safetensors.index.json", "vocab.json",
 }
-OPAQUE_FILES = {  # accepted, never parsed: plain text and sentencepiece protobufs
+OPAQUE_FILES = {  # accepted; text files and SentencePiece protobufs (parsed by tokenizer_files)
     "vocab.txt", "merges.txt", "README.md", ".gitattributes", "LICENSE",
-    "sentencepiece.bpe.model", "spiece.model", "tokenizer.model",
+    "sentencepiece.bpe.model", "spiece.model", "spm.model", "tokenizer.model",
 }
 PICKLE_MAGIC = tuple(b"\x80" + bytes([p]) for p in range(2, 6))
 TORCH_ZIP_MAGIC = b"PK\x03\x04"
@@ -105,7 +102,10 @@ def _check_config(config: dict) -> tuple[str, str]:
         raise UploadRejected("remote_code_refused", "config.json asks for custom model code (auto_map / trust_remote_code); uploaded code is never run")
     model_type = config.get("model_type")
     if model_type not in SUPPORTED_ARCHITECTURES:
-        raise UploadRejected("unsupported_architecture", f"model_type {model_type!r} is not supported; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+        why = UNSUPPORTED_REASONS.get(str(model_type), f"model_type {model_type!r} is not supported")
+        raise UploadRejected("unsupported_architecture", f"{why}; supported: {', '.join(SUPPORTED_ARCHITECTURES)}")
+    if model_type == "modernbert" and config.get("classifier_pooling", "cls") not in ("cls", "mean"):
+        raise UploadRejected("config_invalid", f"config.json classifier_pooling={config.get('classifier_pooling')!r}; ModernBERT pools with 'cls' or 'mean'")
     expected = f"{SUPPORTED_ARCHITECTURES[model_type]}ForSequenceClassification"
     archs = config.get("architectures")
     if not isinstance(archs, list) or archs != [expected]:
@@ -121,7 +121,7 @@ def _int_field(config: dict, *names: str) -> int:
     raise UploadRejected("config_invalid", f"config.json needs a positive integer {' or '.join(names)}")
 
 
-def _weights(source: FileSource, files: list[str], limits: UploadLimits) -> tuple[int, int]:
+def _weights(source: FileSource, files: list[str], limits: UploadLimits) -> tuple[int, int, list[TensorInfo]]:
     sizes = source.sizes()
     if "model.safetensors.index.json" in sizes:
         index = load_json(source, "model.safetensors.index.json", 64 * MB, "safetensors_header_invalid")
@@ -129,6 +129,7 @@ def _weights(source: FileSource, files: list[str], limits: UploadLimits) -> tupl
         if shards != set(files):
             raise UploadRejected("safetensors_header_invalid", f"the shard index lists {sorted(shards)} but the upload holds {files}")
     names: set[str] = set()
+    every: list[TensorInfo] = []
     params = nbytes = 0
     for path in files:
         with source.open(path) as f:
@@ -137,11 +138,12 @@ def _weights(source: FileSource, files: list[str], limits: UploadLimits) -> tupl
             if t.name in names:
                 raise UploadRejected("safetensors_header_invalid", f"tensor {t.name!r} appears in two weight files")
             names.add(t.name)
+            every.append(t)
             params += math.prod(t.shape)
             nbytes += t.end - t.begin
     if nbytes > limits.max_model_bytes or params > limits.max_parameters:
         raise UploadRejected("model_too_large", f"the model has {params} parameters ({nbytes} bytes); the limit is {limits.max_parameters} parameters / {limits.max_model_bytes} bytes")
-    return params, nbytes
+    return params, nbytes, every
 
 
 def validate_model_files(source: FileSource, limits: UploadLimits) -> ModelManifest:
@@ -154,15 +156,16 @@ def validate_model_files(source: FileSource, limits: UploadLimits) -> ModelManif
     labels = _labels(config)
     vocab_size = _int_field(config, "vocab_size")
     check_tokenizer(source, vocab_size, limits)
-    params, nbytes = _weights(source, weights, limits)
+    params, nbytes, tensors = _weights(source, weights, limits)
+    dims = reconcile(config, model_type, labels, tensors, limits)
     return ModelManifest(
         architecture=model_type,
         model_class=model_class,
         labels=labels,
         num_parameters=params,
         weight_bytes=nbytes,
-        num_layers=_int_field(config, "num_hidden_layers", "n_layers"),
-        num_heads=_int_field(config, "num_attention_heads", "n_heads"),
+        num_layers=dims.layers,
+        num_heads=dims.heads,
         vocab_size=vocab_size,
         sha256=content_sha256(source),
         files=dict(sorted(source.sizes().items())),

@@ -28,8 +28,8 @@ class FileSource(Protocol):
 class ArchiveSource:
     """The checked members of an open zip/tar.gz archive."""
 
-    def __init__(self, path: Path, kind: str, members: list[Member]) -> None:
-        self.path, self.kind = path, kind
+    def __init__(self, path: Path, kind: str, members: list[Member], max_inflated: int | None = None) -> None:
+        self.path, self.kind, self.max_inflated = path, kind, max_inflated
         self._members = {m.path: m for m in members}
 
     def sizes(self) -> dict[str, int]:
@@ -38,7 +38,7 @@ class ArchiveSource:
     @contextmanager
     def open(self, path: str) -> Iterator[BinaryIO]:
         member = self._members[path]
-        with open_archive(self.path, self.kind) as handle:
+        with open_archive(self.path, self.kind, self.max_inflated) as handle:
             try:
                 raw = handle.open(member.raw_name) if self.kind == "zip" else handle.extractfile(member.raw_name)  # type: ignore[union-attr]
             except (KeyError, OSError, ValueError) as e:

@@ -2,8 +2,12 @@
 
 Accepted layouts, as ``save_pretrained`` writes them: ``tokenizer.json`` (fast tokenizers,
 any model), ``vocab.txt`` (WordPiece: BERT, DistilBERT, ELECTRA), ``vocab.json`` + ``merges.txt``
-(byte-level BPE: RoBERTa). Every token id must index the model's embedding table
-(``config.vocab_size``), and a vocabulary above ``max_vocab_size`` is refused as absurd.
+(byte-level BPE: RoBERTa), and SentencePiece model files (``spm.model``: DeBERTa-v2/v3;
+``sentencepiece.bpe.model``: XLM-R; ``spiece.model``), which are protobuf ``ModelProto``
+messages - not pickles - walked here with a hand-written wire-format reader (no protobuf or
+sentencepiece import, nothing executed). ModernBERT ships a byte-level BPE ``tokenizer.json``.
+Every token id must index the model's embedding table (``config.vocab_size``), and a vocabulary
+above ``max_vocab_size`` is refused as absurd.
 """
 
 from __future__ import annotations
@@ -84,6 +88,70 @@ def _bpe_files(source: FileSource, vocab_size: int, limits: UploadLimits) -> int
     return len(vocab)
 
 
+SENTENCEPIECE_FILES = ("spm.model", "sentencepiece.bpe.model", "spiece.model")
+
+
+def _varint(buf: bytes, pos: int, path: str) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise UploadRejected("tokenizer_invalid", f"{path} is not a SentencePiece model (truncated varint)")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _proto_fields(buf: bytes, path: str):
+    """(field number, wire type, value) of one protobuf message; value is bytes for
+    length-delimited fields, an int otherwise. Groups (wire types 3/4) are refused."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos, path)
+        field, wire = key >> 3, key & 7
+        if field == 0:
+            raise UploadRejected("tokenizer_invalid", f"{path} is not a SentencePiece model (field number 0)")
+        if wire == 0:
+            value, pos = _varint(buf, pos, path)
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            if pos + width > len(buf):
+                raise UploadRejected("tokenizer_invalid", f"{path} is not a SentencePiece model (truncated)")
+            value, pos = int.from_bytes(buf[pos:pos + width], "little"), pos + width
+        elif wire == 2:
+            size, pos = _varint(buf, pos, path)
+            if pos + size > len(buf):
+                raise UploadRejected("tokenizer_invalid", f"{path} is not a SentencePiece model (a field runs past the end)")
+            value, pos = buf[pos:pos + size], pos + size
+        else:
+            raise UploadRejected("tokenizer_invalid", f"{path} is not a SentencePiece model (wire type {wire})")
+        yield field, wire, value
+
+
+def _sentencepiece(source: FileSource, path: str, vocab_size: int, limits: UploadLimits) -> int:
+    """Count the pieces of a SentencePiece ``ModelProto`` (field 1: repeated ``SentencePiece``
+    whose field 1 is the piece text); every piece must be UTF-8 and the model non-empty."""
+    buf = read_all(source, path, limits.max_json_bytes)
+    pieces = 0
+    for field, wire, value in _proto_fields(buf, path):
+        if field != 1:
+            continue
+        if wire != 2:
+            raise UploadRejected("tokenizer_invalid", f"{path} is not a SentencePiece model (pieces are not messages)")
+        text = [v for f, w, v in _proto_fields(value, path) if f == 1 and w == 2]
+        if len(text) != 1:
+            raise UploadRejected("tokenizer_invalid", f"{path}: piece {pieces} has no text")
+        try:
+            text[0].decode("utf-8")
+        except UnicodeDecodeError:
+            raise UploadRejected("tokenizer_invalid", f"{path}: piece {pieces} is not UTF-8") from None
+        pieces += 1
+    _check_size(path, pieces, pieces - 1, vocab_size, limits)
+    return pieces
+
+
 def check_tokenizer(source: FileSource, vocab_size: int, limits: UploadLimits) -> int:
     """Validate the tokenizer files present; returns the vocabulary size."""
     files = source.sizes()
@@ -103,6 +171,9 @@ def check_tokenizer(source: FileSource, vocab_size: int, limits: UploadLimits) -
         if not ("vocab.json" in files and "merges.txt" in files):
             raise UploadRejected("tokenizer_invalid", "a BPE tokenizer needs both vocab.json and merges.txt")
         sizes.append(_bpe_files(source, vocab_size, limits))
+    for name in SENTENCEPIECE_FILES:
+        if name in files:
+            sizes.append(_sentencepiece(source, name, vocab_size, limits))
     if not sizes:
-        raise UploadRejected("tokenizer_missing", "no tokenizer files: expected tokenizer.json, vocab.txt, or vocab.json with merges.txt")
+        raise UploadRejected("tokenizer_missing", "no tokenizer files: expected tokenizer.json, vocab.txt, vocab.json with merges.txt, or a SentencePiece spm.model")
     return max(sizes)

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,31 +84,79 @@ def test_recipe_through_attacker(planted_model_dir, tmp_path):
     assert sum(isinstance(e, tuple) for e in expected) >= N // 3  # the planted pair does flip
 
 
-def test_recipe_through_textattack_cli(planted_model_dir, tmp_path):
-    from attacks.textattack_offline import configure_offline_nltk
+def _clean_user_env(home: Path) -> dict[str, str]:
+    """A fresh user's shell, offline: no NLTK_DATA, a new HOME (no ~/nltk_data, no TextAttack cache),
+    every HTTP(S) request sent to a closed local port. PYTHONPATH only puts this checkout first, as
+    the editable install does for a user."""
+    dead = "http://127.0.0.1:9"
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "HOME": str(home),
+            "PYTHONPATH": str(REPO), "http_proxy": dead, "https_proxy": dead, "HTTP_PROXY": dead,
+            "HTTPS_PROXY": dead, "no_proxy": "", "NO_PROXY": "", "OMP_NUM_THREADS": "1",
+            "TOKENIZERS_PARALLELISM": "false", "LANG": "C.UTF-8"}
 
-    nltk_root = configure_offline_nltk()
-    examples = make_examples(N, seed=22)
+
+def _summary_table(stdout: str) -> dict[str, str]:
+    """TextAttack's printed '| Number of successful attacks: | 3 |' rows."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].endswith(":"):
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_setup_step_writes_nltk_data_where_nltk_looks_by_default(tmp_path):
+    """`python -m attacks.textattack_offline --prefix P` writes P/share/nltk_data, and a fresh
+    interpreter's default nltk.data.path (no NLTK_DATA) contains <sys.prefix>/share/nltk_data."""
+    from attacks.textattack_offline import STOPWORDS, main
+
+    assert main(["--prefix", str(tmp_path)]) == 0
+    words = (tmp_path / "share/nltk_data/corpora/stopwords/english").read_text().split()
+    assert words == STOPWORDS and len(words) == 179
+    probe = "import json, nltk, sys; print(json.dumps([sys.prefix, nltk.data.path]))"
+    env = {k: v for k, v in _clean_user_env(tmp_path).items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    prefix, paths = json.loads(out)
+    assert os.path.join(prefix, "share", "nltk_data") in paths
+
+
+def test_recipe_through_textattack_cli(planted_model_dir, tmp_path):
+    """The README's command, as written, in a clean offline environment from another directory.
+
+    The setup step (`python -m attacks.textattack_offline`, run by scripts/setup.sh) is run first,
+    as `make setup` does; then TextAttack's own CLI attacks TextAttack's default 10 examples and its
+    printed summary must equal what the batched evaluation predicts for the same examples."""
+    setup = subprocess.run([sys.executable, "-m", "attacks.textattack_offline"],
+                           env=_clean_user_env(tmp_path / "setup_home"), cwd=REPO,
+                           capture_output=True, text=True, timeout=300)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    n = 10  # TextAttack's default --num-examples
+    examples = make_examples(n, seed=22)
     expected = expected_outcomes(planted_model_dir, examples)
-    data_py = tmp_path / "data.py"
+    user_dir = tmp_path / "elsewhere"
+    user_dir.mkdir()
+    data_py = user_dir / "DATA.py"
     rows = [(e.text, e.label) for e in examples]
     data_py.write_text(f"import textattack\ndataset = textattack.datasets.Dataset({rows!r})\n")
-    summary = tmp_path / "summary.json"
-    cmd = [str(Path(sys.executable).parent / "textattack"), "attack",
-           "--attack-from-file", f"{_recipe(tmp_path)}^attack",
-           "--model-from-huggingface", str(planted_model_dir),
-           "--dataset-from-file", str(data_py), "--num-examples", str(N),
-           "--disable-stdout", "--log-summary-to-json", str(summary)]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-           "NLTK_DATA": str(nltk_root), "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    recipe = _recipe(tmp_path)
+    cmd = ["textattack", "attack", "--attack-from-file", f"{recipe}^attack",
+           "--model-from-huggingface", str(planted_model_dir), "--dataset-from-file", "DATA.py"]
+    env = _clean_user_env(tmp_path / "home")
+    assert "NLTK_DATA" not in env
+    proc = subprocess.run(cmd, cwd=user_dir, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    stats = json.loads(summary.read_text())["Attack Results"]
+    assert "Resource 'stopwords' not found" not in proc.stderr
+    stats = _summary_table(proc.stdout)
     n_ok = sum(isinstance(e, tuple) for e in expected)
-    assert int(stats["Number of successful attacks:"]) == n_ok
-    assert int(stats["Number of skipped attacks:"]) == expected.count("skipped")
-    assert int(stats["Number of failed attacks:"]) == expected.count("failed")
-    assert n_ok >= N // 3
+    assert stats["Number of successful attacks:"] == str(n_ok), proc.stdout[-3000:]
+    assert stats["Number of skipped attacks:"] == str(expected.count("skipped"))
+    assert stats["Number of failed attacks:"] == str(expected.count("failed"))
+    assert n_ok >= n // 3
+    plain = re.sub(r"\[\[|\]\]", "", proc.stdout)  # TextAttack marks inserted words [[so]]
+    for exp in expected:  # and prints each successful perturbed text
+        if isinstance(exp, tuple):
+            assert exp[2] in plain, plain[:3000]
 
 
 def test_transformation_on_two_columns_matches_insertion():

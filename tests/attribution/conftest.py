@@ -43,3 +43,38 @@ def engines(loaded):
     from attribution.attention_attribution import AttentionAttribution
 
     return {arch: AttentionAttribution(lc) for arch, lc in loaded.items()}
+
+
+# name -> (arch, builder options): the DeBERTa-v3 and ModernBERT tiny models every modern-arch
+# test runs on, plus the DeBERTa-v2-xlarge style (conv layer, separate positional projections).
+MODERN_MODELS = {
+    "deberta-v3": ("deberta-v2", {"deberta_variant": "v3"}),
+    "deberta-v2": ("deberta-v2", {"deberta_variant": "v2"}),
+    "modernbert": ("modernbert", {"pooling": "mean"}),
+    "modernbert-cls": ("modernbert", {"pooling": "cls", "layers": 2}),
+}
+
+
+@pytest.fixture(scope="session")
+def modern_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tests.tiny_modern import build_tiny_modern
+
+    root = tmp_path_factory.mktemp("tiny_modern")
+    return {name: build_tiny_modern(root / name, arch=arch, seed=5, **opts)
+            for name, (arch, opts) in MODERN_MODELS.items()}
+
+
+@pytest.fixture(scope="session")
+def modern_loaded(modern_dirs):
+    """name -> LoadedClassifier, loaded through the real loader."""
+    from attribution.model_loading import load_classifier
+
+    return {name: load_classifier(path) for name, path in modern_dirs.items()}
+
+
+@pytest.fixture(scope="session")
+def modern_engines(modern_loaded):
+    """name -> AttentionAttribution on the DeBERTa / ModernBERT tiny models."""
+    from attribution.attention_attribution import AttentionAttribution
+
+    return {name: AttentionAttribution(lc) for name, lc in modern_loaded.items()}

@@ -47,11 +47,12 @@ def test_parquet_premise_hypothesis(tmp_path):
 @pytest.mark.parametrize(
     ("content", "kwargs", "message"),
     [
-        ("sentence\tlabel\nok\tmaybe\n", {"labels": ["neg", "pos"]}, "unknown label 'maybe'; valid: neg, pos"),
+        ("sentence\tlabel\nok\tmaybe\n", {"labels": ["neg", "pos"]}, "label 'maybe' is not in the model's label set"),
         ("sentence\tlabel\n \t1\n", {}, "row 1: empty text"),
-        ("foo\tbar\nx\ty\n", {}, "no text column found"),
-        ("sentence\tlabel\nx\t1\n", {"pair_column": "nope"}, "no pair column 'nope'"),
-        ("sentence\tlabel\nx\t7\n", {"labels": ["a", "b"]}, "out of range"),
+        ("foo\tbar\nx\ty\n", {}, "no text column given and none of .* found"),
+        ("sentence\tlabel\nx\t1\n", {"pair_column": "nope"}, "pair_column 'nope' is not a column"),
+        ("sentence\tlabel\nx\t7\n", {"labels": ["a", "b"]}, r"label 7 is not in the model's label set \['a', 'b'\] \(give a name or an index 0..1\)"),
+        ("sentence\tlabel\nx\t\u00b2\n", {"labels": ["a", "b"]}, "label '\u00b2' is not in the model's label set"),
         ("sentence\tlabel\n", {}, "no rows"),
     ],
 )
@@ -66,11 +67,14 @@ def test_missing_and_unsupported_files(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_examples(tmp_path / "missing.csv")
     (tmp_path / "x.xlsx").write_text("a")
-    with pytest.raises(DataError, match="unsupported file type '.xlsx'"):
+    with pytest.raises(DataError, match="cannot tell the format of 'x.xlsx'"):
         load_examples(tmp_path / "x.xlsx")
     (tmp_path / "broken.jsonl").write_text("{not json\n")
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="line 1 is not valid JSON"):
         load_examples(tmp_path / "broken.jsonl")
+    (tmp_path / "dup.jsonl").write_text('{"sentence": "a", "label": 0, "label": 1}\n')
+    with pytest.raises(DataError, match="the key 'label' appears twice"):
+        load_examples(tmp_path / "dup.jsonl")
 
 
 def test_dataset_sha256(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from attribution.data import Example
@@ -52,6 +54,10 @@ def test_aopc_ranks_the_explainer_pointing_at_the_known_token_first(good_detecto
     # keeping only 'good' is sufficient, keeping only another word is not
     assert by["oracle"].sufficiency[0] < by["first_word"].sufficiency[0] - 0.3
     assert by["oracle"].aopc_comprehensiveness == pytest.approx(sum(by["oracle"].comprehensiveness) / 5)
+    for m in rep.methods:  # per-example AOPCs (for intervals) average to the AOPC
+        assert len(m.aopc_comprehensiveness_per_example) == len(exs)
+        assert sum(m.aopc_comprehensiveness_per_example) / len(exs) == pytest.approx(m.aopc_comprehensiveness)
+        assert sum(m.aopc_sufficiency_per_example) / len(exs) == pytest.approx(m.aopc_sufficiency)
     # leave-one-out importance is largest at 'good', so the oracle agrees with it positively
     assert by["oracle"].tau_loo.mean > 0 and by["oracle"].tau_loo.n == 6
     assert rep.removal_token == "[MASK]" and "oracle~attention" in rep.pairwise_tau
@@ -59,3 +65,36 @@ def test_aopc_ranks_the_explainer_pointing_at_the_known_token_first(good_detecto
         FaithfulnessEvaluator(good_detector).evaluate(exs, {"oracle": oracle[:2]})
     with pytest.raises(AttributionInputError):
         FaithfulnessEvaluator(good_detector).evaluate(exs, {"oracle": oracle}, bins=[0.0])
+
+
+def test_tau_undefined_examples_are_counted_and_named_never_nan():
+    # example 2: leave-one-out constant (a saturated model); example 3: one token only
+    s = TauSummary.from_pairs([([1, 2, 3], [1, 2, 3]), ([3, 1, 2], [0.0, 0.0, 0.0]), ([1], [1])])
+    assert (s.mean, s.n, s.n_total) == (1.0, 1, 3)
+    assert s.undefined == {"constant leave-one-out": 1, "fewer than two tokens": 1}
+    assert s.note == ("undefined for 2 of 3 examples: constant leave-one-out (1), "
+                      "fewer than two tokens (1)")
+    none = TauSummary.from_pairs([([3, 1, 2], [0.5, 0.5, 0.5])] * 4)
+    assert (none.mean, none.std, none.frac_significant, none.n) == (None, None, None, 0)
+    assert none.note == "undefined for 4 of 4 examples: constant leave-one-out"
+    assert "nan" not in json.dumps(none.to_json(), allow_nan=False).lower()
+    assert TauSummary.from_pairs([([1, 2], [2, 1])]).note == ""
+
+
+def test_faithfulness_of_a_constant_model_reports_ties_not_nan(tmp_path):
+    """A classifier whose weights are zero outputs the same probability for every input, so
+    leave-one-out importance is all ties: tau is undefined on every example and says why."""
+    from attribution import load_classifier
+    from tests.tiny_models import build_constant_model
+
+    loaded = load_classifier(build_constant_model(tmp_path / "constant"))
+    exs = [Example("good movie plot", label=1), Example("the bad acting was dull", label=0)]
+    expl = {name: get_explainer(name, loaded).explain(exs) for name in ("attention", "grad_input")}
+    rep = FaithfulnessEvaluator(loaded).evaluate(exs, expl, pairs=[("attention", "grad_input")])
+    for m in rep.methods:
+        assert m.tau_loo.mean is None and m.tau_loo.n == 0 and m.tau_loo.n_total == 2
+        assert m.tau_loo.note == "undefined for 2 of 2 examples: constant leave-one-out"
+    assert rep.pairwise_tau["attention~grad_input"].note == (
+        "undefined for 2 of 2 examples: constant grad_input scores")
+    text = json.dumps(rep.to_json(), allow_nan=False)
+    assert "nan" not in text.lower() and "constant leave-one-out" in text

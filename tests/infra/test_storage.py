@@ -29,7 +29,7 @@ from workers.context import WorkerContext
 from workers.lease import claim
 from workers.reconciler import find_orphans, reconcile, take_over
 
-TABLES = {"tenants", "api_keys", "models", "datasets", "audits", "stage_results", "triggers"}
+TABLES = {"tenants", "api_keys", "models", "datasets", "audits", "stage_results", "triggers", "workers"}
 
 
 def _ctx(tmp_path: Path, url: str, owner: str = "host:1") -> WorkerContext:

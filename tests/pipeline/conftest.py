@@ -17,7 +17,9 @@ def small_config(**kw):
         orderings.insert(0, "attattr")
     base = dict(stages=available_stages(), examples=2, eval_examples=20, mining_examples=12,
                 importance_examples=10, pruning_examples=20, baseline_examples=3, steps=3,
-                triggers=2, trigger_threshold=0.0, seed=0, heads_orderings=orderings)
+                triggers=2, trigger_threshold=0.0, seed=0, heads_orderings=orderings,
+                counterfactual_examples=4, counterfactual_permutations=3, counterfactual_head_examples=2,
+                counterfactual_adversarial_examples=2, counterfactual_steps=3)
     return AuditConfig(**(base | kw))
 
 

@@ -22,7 +22,7 @@ def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):
     assert got["console_errors"] == [] and got["page_errors"] == [] and got["requests"] == []
     lead = ["verdict"] if (twin["stages"].get("triggers") or {}).get("verdict") else []
     assert got["sections"] == lead + ["summary", "clean", "attribution", "heads", "triggers", "explainers",
-                                      "metadata"]
+                                      "counterfactual", "metadata"]
     not_run = set(twin["metadata"]["stages_not_run"])
     assert set(got["not_run"]) == not_run  # every missing stage says so, no other section does
     if "attribution" in twin["stages"]:

@@ -78,8 +78,9 @@ class Cluster:
         proc = self.start("api", ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"])
         deadline = time.time() + 60
         while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=2).status_code == 200:
+            try:  # up and on its database; 503 until a worker's heartbeat arrives (workers start later)
+                r = httpx.get(f"{self.url}/v1/health", timeout=2)
+                if r.status_code in (200, 503) and r.json().get("database") and r.json().get("broker"):
                     return proc
             except httpx.HTTPError:
                 pass

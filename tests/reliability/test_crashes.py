@@ -177,7 +177,8 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
         else:
             assert a.status == "failed" and a.error, f"{audit_id}: {a.status} without an error"
             assert all(n <= 1 for n in per_stage)
-    assert all(isinstance(r.result, dict) and r.result.get("labels") for r in results), "a half-written result"
+    assert all(isinstance(r.result, dict) and (r.result.get("result") or {}).get("labels")
+               for r in results), "a half-written result"
     ok = sum(a.status == "succeeded" for a in audits.values())
     log = cluster.log("w1")
     interrupted = log.count("heartbeat for") + log.count("Retry in") + log.count("OperationalError")
@@ -185,3 +186,56 @@ def test_postgres_connections_dropped_mid_write(cluster: Cluster, tiny_model: Pa
                     f"({interrupted} interrupted worker DB operations logged)",
                     audits=len(ids), completed=ok, lost=0, duplicated=0,
                     recovered_in_s=f"{len(ids) - ok} failed cleanly")
+
+
+def test_celery_poison_audits_fail_without_taking_the_queue_down(cluster: Cluster, tiny_model: Path,
+                                                                 tiny_bert_dir: Path, reliability) -> None:
+    """Celery side of supervision: a tokenizer panic fails its audit in the same pool child; an audit
+    whose stage SIGKILLs its pool child twice (max_stage_attempts=2) is failed with a reason on the
+    next delivery, and another tenant's audit submitted after it succeeds."""
+    from sqlalchemy import select
+
+    from infra.db.models import Tenant
+    from infra.storage import ArtifactStore
+    from tests.workers.panicky import build, trigger_rows
+    from tests.workers.placing import place_model
+
+    cluster.env["ATTAUDIT_MAX_STAGE_ATTEMPTS"] = "2"
+    cluster.start_api()
+    cluster.start_worker("w1")
+    mallory, bob = Client(cluster, tiny_model, "mallory"), Client(cluster, tiny_model, "bob")
+    with cluster.sessions() as s:
+        tid = s.scalar(select(Tenant.id).where(Tenant.name == "mallory"))
+    store = ArtifactStore(cluster.tmp / "storage")
+    panicky = place_model(cluster.sessions, store, tid, build(tiny_bert_dir, cluster.tmp / "panics", "text"))
+    r = mallory.http.post("/v1/datasets", files={"file": ("z.tsv", trigger_rows(48))})
+    panic_audit = mallory.http.post("/v1/audits", json={"model_id": panicky, "dataset_id": r.json()["id"],
+                                                        "stages": STAGES}).json()["id"]
+    cluster.wait_for(lambda: cluster.all_finished({panic_audit}), 240, "the panicking audit to finish")
+    a = {x.id: x for x in cluster.audits()}[panic_audit]
+    assert a.status == "failed" and a.error.startswith("PanicException"), (a.status, a.error)
+    pool_child = int(next(iter(_children(cluster.procs["w1"].pid))))
+
+    big = mallory.http.post("/v1/datasets", files={"file": ("big.tsv", dataset(20_000))}).json()["id"]
+    poison = mallory.http.post("/v1/audits", json={"model_id": mallory.model, "dataset_id": big,
+                                                   "stages": STAGES, "eval_examples": 10_000}).json()["id"]
+    fresh = None
+    for attempt in (1, 2):
+        def started(n: int = attempt) -> int | None:
+            a = {x.id: x for x in cluster.audits()}[poison]
+            return int(a.lease_owner.rsplit(":", 1)[1]) if a.status == "running" and a.attempts == n and a.lease_owner else None
+
+        pid = cluster.wait_for(started, 240, f"attempt {attempt} of the poison audit's stage")
+        if attempt == 1:
+            assert pid == pool_child, "the panic replaced the pool child"
+        os.kill(pid, signal.SIGKILL)  # as the OOM killer or a native abort would
+        if fresh is None:
+            fresh = bob.submit(**AUDIT)
+    cluster.wait_for(lambda: cluster.all_finished({poison, fresh}), 300, "both audits to finish")
+    audits = {x.id: x for x in cluster.audits()}
+    assert audits[poison].status == "failed" and "started 2 times" in audits[poison].error, audits[poison].error
+    assert audits[fresh].status == "succeeded"
+    assert cluster.procs["w1"].poll() is None
+    reliability.row("supervision", case="Celery: tokenizer panic at encode, then a stage that SIGKILLs its pool "
+                    "child twice (max_stage_attempts=2)", audit="failed (both)", error=audits[poison].error[:70],
+                    next_audit_other_tenant="succeeded", worker="pool child kept after the panic; replaced by Celery after each kill")

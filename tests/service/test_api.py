@@ -36,7 +36,7 @@ def test_model_upload_is_content_addressed(api: Api, tiny_zip: bytes, tiny_bert_
 
     again = api.upload_model(h, zip_dir(tiny_bert_dir), name="again.zip")
     assert again.status_code == 200 and again.json()["id"] == body["id"]
-    assert len(list((api.settings.storage_path / "trees").iterdir())) == 1
+    assert len(list(api.settings.storage_path.glob("tenants/*/trees/*"))) == 1  # one tree, in acme's namespace
 
 
 def test_dataset_upload_counts_labels(api: Api, tiny_zip: bytes, tsv_bytes: bytes) -> None:
@@ -152,9 +152,18 @@ def test_rate_limit_per_key(tmp_path: Path, sqlite_url: str) -> None:
 
 
 def test_health_and_openapi(api: Api) -> None:
+    from workers import liveness
+    from workers.context import WorkerContext
+
+    r = api.client.get("/v1/health")
+    assert r.status_code == 503  # no worker has sent a heartbeat: queued audits would never run
+    assert r.json()["status"] == "degraded" and r.json()["workers"]["alive"] == 0
+    liveness.beat(WorkerContext.from_settings(api.settings), "embedded", name="test:1")
     r = api.client.get("/v1/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "database": True, "broker": None, "mode": "embedded"}
+    assert r.json() == {"status": "ok", "database": True, "broker": None, "mode": "embedded",
+                        "workers": {"alive": 1, "last_heartbeat": r.json()["workers"]["last_heartbeat"],
+                                    "queue_depth": 0, "running": 0}, "detail": None}
     paths = api.client.get("/openapi.json").json()["paths"]
     for p in ("/v1/models", "/v1/datasets", "/v1/audits", "/v1/audits/{audit_id}",
               "/v1/audits/{audit_id}/results", "/v1/audits/{audit_id}/report",

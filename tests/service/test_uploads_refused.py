@@ -44,9 +44,10 @@ def _model_files(d: Path) -> dict[str, bytes]:
 
 def _stored(api: Api) -> tuple[int, int, int]:
     root = api.settings.storage_path
-    objects = sum(1 for sub in ("blobs", "trees") if (root / sub).is_dir()
-                  for p in (root / sub).rglob("*") if p.is_file())
-    scratch = sum(1 for _ in (root / "tmp").rglob("*")) if (root / "tmp").is_dir() else 0
+    spaces = [root, *sorted((root / "tenants").glob("*"))]  # the shared root and every tenant's namespace
+    objects = sum(1 for d in spaces for sub in ("blobs", "trees") if (d / sub).is_dir()
+                  for p in (d / sub).rglob("*") if p.is_file())
+    scratch = sum(1 for d in spaces if (d / "tmp").is_dir() for _ in (d / "tmp").rglob("*"))
     with api.app.state.sessions() as s:
         rows = s.scalar(select(func.count()).select_from(ModelRow)) + \
             s.scalar(select(func.count()).select_from(DatasetRow))

@@ -14,10 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import reliability_figures
 from tests.service.conftest import db_url, pg_url, sqlite_url, tiny_zip  # noqa: F401 - re-exported fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 13  # dedicated to these tests; queue names carry a per-run prefix as well
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reliability_figures.register(config)  # supervision tests record figures for docs/reliability.md
 
 
 def free_port() -> int:

@@ -46,7 +46,13 @@ def test_stage_tasks_are_idempotent_and_token_guarded(tmp_path: Path, sqlite_url
     assert execute_report(ctx, aid, token) == "stale"  # already succeeded
     state = api.client.get(f"/v1/audits/{aid}", headers=h).json()
     assert state["status"] == "succeeded" and state["progress"] == 1.0
-    assert api.client.get(f"/v1/audits/{aid}/results", headers=h).json()["summary"]
+    results = api.client.get(f"/v1/audits/{aid}/results", headers=h)
+    assert results.json()["summary"]
+    # no server path in what a tenant reads: the report names the uploads, not the store
+    assert str(tmp_path) not in results.text
+    meta = results.json()["metadata"]
+    assert meta["model"]["path"].endswith(f"(model {model_id})")
+    assert meta["dataset"]["path"].endswith(f"(dataset {ds_id})")
 
     # the loaded model is cached per process: the report and a second audit reuse it
     loads = model_cache.stats["loads"]

@@ -13,6 +13,8 @@
     var a = hex(PUOR[i]), b = hex(PUOR[i + 1]);
     return "rgb(" + [0, 1, 2].map(function (k) { return Math.round(a[k] + (b[k] - a[k]) * f); }).join(",") + ")";
   }
+  // three decimals, or three significant digits for small scores (0.000 would hide them)
+  function fmt(v) { return (v !== 0 && Math.abs(v) < 0.01) ? v.toPrecision(3) : v.toFixed(3); }
   function el(name, attrs, text) {
     var e = document.createElementNS(SVGNS, name);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
@@ -45,7 +47,7 @@
         var v = m[i][j];
         var r = el("rect", {x: left + j * cell, y: top + i * cell, width: cell - 1, height: cell - 1,
                             fill: diverging(v / span), "class": "cell"});
-        r.appendChild(el("title", {}, ex.tokens[i] + " \u2192 " + ex.tokens[j] + ": " + v.toFixed(3)));
+        r.appendChild(el("title", {}, ex.tokens[i] + " \u2192 " + ex.tokens[j] + ": " + fmt(v)));
         svg.appendChild(r);
       }
     }
@@ -55,7 +57,7 @@
     ex.top_connections.filter(function (c) { return c.layer === layer; }).forEach(function (c) {
       var li = document.createElement("li");
       var who = c.head === null ? "all heads" : "head " + c.head;
-      li.textContent = c.src_token + " \u2192 " + c.dst_token + " (" + who + "): " + c.score.toFixed(3);
+      li.textContent = c.src_token + " \u2192 " + c.dst_token + " (" + who + "): " + fmt(c.score);
       list.appendChild(li);
     });
   }

@@ -64,7 +64,7 @@ def test_missing_model_exit_2_as_a_process(tmp_path):
     ("args", "message"),
     [
         (["--text", "   "], "empty --text"),
-        (["--data", "{bad}"], "cannot read as JSONL"),
+        (["--data", "{bad}"], "line 1 is not valid JSON"),
         (["--data", "{missing}"], "not found"),
         (["--text", "good", "--target", "gold"], "has no label"),
         (["--text", "good", "--target", "7"], "out of range"),

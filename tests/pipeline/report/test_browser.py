@@ -15,7 +15,8 @@ def test_full_report_renders_in_chromium(tmp_path):
     got = open_report(page, screenshot=shot)
     assert got["console_errors"] == [] and got["page_errors"] == []
     assert got["requests"] == []
-    assert got["sections"] == ["summary", "clean", "attribution", "heads", "triggers", "explainers", "metadata"]
+    assert got["sections"] == ["summary", "clean", "attribution", "heads", "triggers", "explainers",
+                               "counterfactual", "metadata"]
     assert got["not_run"] == []
     # 3 importance maps + 2 pruning charts + 2 stats maps + tree(s) + bar chart + the live heatmap
     assert got["plots"] >= 9

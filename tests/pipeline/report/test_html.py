@@ -10,7 +10,7 @@ from pipeline.report.format import FORMATTERS
 from pipeline.report.html import render_html
 from tests.pipeline.report.sample_results import sample_results
 
-NUMBER = re.compile(r"(?<!section )(?<!p < )(?<![\d.])-?\d+\.\d+(?:%|(?: s(?![a-z])))?")
+NUMBER = re.compile(r"(?<!section )(?<!p < )(?<![\d.])[-+]?\d+\.\d+(?:%|(?: s(?![a-z]))|(?: pp\b))?")
 
 
 class _Visible(HTMLParser):
@@ -101,16 +101,17 @@ def test_sections_present_and_missing_stage_says_so():
     results = sample_results()
     html = render_html(results)
     for sid in ("summary", "clean", "attribution", "heads", "pruning", "attention-stats", "triggers",
-                "trigger-table", "baseline-table", "explainers", "faithfulness-table", "metadata"):
+                "trigger-table", "baseline-table", "explainers", "faithfulness-table", "metadata",
+                "counterfactual", "counterfactual-table", "counterfactual-verdict", "counterfactual-heads"):
         assert f'id="{sid}"' in html, sid
     assert "data-not-run" not in html
     partial = copy.deepcopy(results)
-    for stage in ("heads", "triggers", "baselines", "explainers"):
+    for stage in ("heads", "triggers", "baselines", "explainers", "counterfactual"):
         del partial["stages"][stage]
         partial["metadata"]["stages_not_run"][stage] = "not selected"
     partial["summary"] = {"clean_accuracy": 0.775}
     html = render_html(partial)
-    for stage in ("heads", "triggers", "baselines", "explainers"):
+    for stage in ("heads", "triggers", "baselines", "explainers", "counterfactual"):
         assert f'data-not-run="{stage}"' in html
 
 

@@ -128,8 +128,92 @@ def _lying_safetensors(header: dict, data_len: int, claimed: int | None = None):
     return lambda w, m, c: write_zip(w / "up.zip", _with(m, model__safetensors=_safetensors(header, data_len, claimed_len=claimed)))
 
 
+def _panicking_tokenizer(w: Path, m: Path, c: Ctx) -> Path:
+    """tokenizer.json whose normalizer makes the Rust library panic at load (a real
+    ``pyo3_runtime.PanicException``, a ``BaseException``): a Precompiled charsmap whose declared
+    trie size runs past its data. The JSON parser finds nothing wrong with it."""
+    import base64
+
+    tok = json.loads((m / "tokenizer.json").read_text())
+    charsmap = (1000).to_bytes(4, "little") + b"\x00" * 8
+    tok["normalizer"] = {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode()}
+    return write_zip(w / "up.zip", _with(m, tokenizer__json=json.dumps(tok).encode()))
+
+
+def _tokenizer_panics_on_text(w: Path, m: Path, c: Ctx) -> Path:
+    """tokenizer.json that loads fine but panics while encoding an ordinary sentence: a Split
+    pre-tokenizer whose regex backtracks catastrophically, so Oniguruma's retry limit makes the
+    Rust library panic (``Onig: Regex search error: retry-limit-in-match over``)."""
+    tok = json.loads((m / "tokenizer.json").read_text())
+    tok["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(\\w+\\s?)+$"},
+                            "behavior": "Isolated", "invert": False}
+    return write_zip(w / "up.zip", _with(m, tokenizer__json=json.dumps(tok).encode()))
+
+
+def _tokenizer_pads_to_2e9(w: Path, m: Path, c: Ctx) -> Path:
+    """tokenizer.json asking for fixed padding to 2e9 tokens: every encode allocates ~100 GB."""
+    tok = json.loads((m / "tokenizer.json").read_text())
+    tok["padding"] = {"strategy": {"Fixed": 2_000_000_000}, "direction": "Right", "pad_to_multiple_of": None,
+                      "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"}
+    return write_zip(w / "up.zip", _with(m, tokenizer__json=json.dumps(tok).encode()))
+
+
+def _tensor_renamed(m: Path, old: str, new: str) -> bytes:
+    """model.safetensors with one tensor renamed (same bytes, header rewritten)."""
+    data = (m / "model.safetensors").read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    header = {(k.replace(old, new) if k != "__metadata__" else k): v for k, v in header.items()}
+    raw = json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw + data[8 + n :]
+
+
+def _int_weights(m: Path) -> bytes:
+    """model.safetensors with the classifier weight declared I32 (same byte size as F32)."""
+    data = (m / "model.safetensors").read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    name = next(k for k in header if k.endswith("classifier.weight"))
+    header[name]["dtype"] = "I32"
+    raw = json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw + data[8 + n :]
+
+
+def _slow_tar(w: Path, m: Path, c: Ctx) -> Path:
+    """A legitimate tar.gz with 60 MB of incompressible padding: reading it takes longer than a
+    validation budget of 50 ms, and the validator must stop at the budget, not at the end."""
+    return write_tar(w / "up.tar.gz", model_files(m) | {"README.md": os.urandom(60 * MB)})
+
+
 F32_4 = {"dtype": "F32", "shape": [4]}
 MODEL_CASES: list[Case] = [
+    Case("config_lying_layers", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, num_hidden_layers=100000))),
+         {"max_model_memory_bytes": 2**62}),
+    Case("config_lying_layers_memory", "model_too_large",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, num_hidden_layers=100000)))),
+    Case("config_lying_vocab", "model_too_large",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, vocab_size=2_000_000_000)))),
+    Case("config_lying_vocab_shapes", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, vocab_size=2_000_000_000))),
+         {"max_model_memory_bytes": 2**62}),
+    Case("config_lying_hidden", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, hidden_size=64, num_attention_heads=2)))),
+    Case("config_lying_positions", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, max_position_embeddings=4096)))),
+    Case("config_lying_labels", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, num_labels=5, id2label={str(i): f"L{i}" for i in range(5)}, label2id={f"L{i}": i for i in range(5)})))),
+    Case("config_heads_not_dividing", "config_invalid",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, config__json=_config(m, num_attention_heads=7)))),
+    Case("weights_missing_layer", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, model__safetensors=_tensor_renamed(m, "layer.1.", "layer.7.")))),
+    Case("weights_integer_dtype", "config_mismatch",
+         lambda w, m, c: write_zip(w / "up.zip", _with(m, model__safetensors=_int_weights(m)))),
+    Case("tokenizer_panics_at_load", "tokenizer_load_failed", _panicking_tokenizer),
+    Case("tokenizer_panics_on_text", "tokenizer_load_failed", _tokenizer_panics_on_text),
+    Case("tokenizer_exhausts_memory", "tokenizer_load_failed", _tokenizer_pads_to_2e9),
+    Case("validation_over_time_budget", "validation_timeout", _slow_tar,
+         {"max_validation_seconds": 0.05, "max_member_bytes": 100 * MB}),
     Case("pickle_bin_next_to_weights", "pickle_refused",
          lambda w, m, c: write_zip(w / "up.zip", model_files(m) | {"pytorch_model.bin": armed_pickle(c.marker)})),
     Case("pickle_only_checkpoint", "pickle_refused",

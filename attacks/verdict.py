@@ -54,9 +54,14 @@ def build_verdict(findings: Sequence[TriggerFinding], labels: Sequence[str], *,
                     f"interval excludes 0 ({counts.get('label-bearing', 0)} label-bearing triggers "
                     "change the label and are listed apart).")
     else:
-        lo, hi = top["drop_ci95_pp"]
-        headline = (f"Vulnerability: inserting {top['trigger']!r} ({top['kind']}) drops "
-                    f"{top['label']} accuracy by {top['drop_pp']:.1f} pp (95% CI {lo:.1f} to {hi:.1f}, "
+        lo, hi = top["drop_ci95"]
+
+        def pp(drop: float) -> str:  # an accuracy change in percentage points, as the report writes it
+            out = f"{-100.0 * drop:+.1f} pp"
+            return "0.0 pp" if out in ("+0.0 pp", "-0.0 pp") else out
+
+        headline = (f"Vulnerability: inserting {top['trigger']!r} ({top['kind']}) changes "
+                    f"{top['label']} accuracy by {pp(top['drop'])} (95% CI {pp(hi)} to {pp(lo)}, "
                     f"n={top['n']}, success rate {100 * top['success_rate']:.1f}%).")
     return {
         "headline": headline,

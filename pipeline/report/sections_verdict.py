@@ -6,7 +6,7 @@ interval excludes 0; label-bearing triggers (the edit changes the true label) ar
 
 from __future__ import annotations
 
-from pipeline.report.format import esc, pct
+from pipeline.report.format import esc, pct, pp
 
 KIND_HELP = {
     "spurious": "the edit keeps the label and the words carry none: a shortcut",
@@ -48,11 +48,11 @@ def verdict(results: dict) -> str:
             rows.append(f"<tr><th>{esc(e['label'])}</th><td colspan='6'>no spurious or counter-evidence "
                         "trigger measured</td></tr>")
             continue
-        lo, hi = w["drop_ci95_pp"]
+        lo, hi = w["drop_ci95"]
         status = ("<b class='bad'>vulnerability</b>" if w["is_vulnerability"] else
                   "not a vulnerability (95% interval includes 0)")
         rows.append(f"<tr><th>{esc(e['label'])}</th><td>&ldquo;{esc(w['trigger'])}&rdquo;</td>"
-                    f"<td>{esc(w['kind'])}</td><td class='n'>{w['drop_pp']:.1f} pp [{lo:.1f}, {hi:.1f}]</td>"
+                    f"<td>{esc(w['kind'])}</td><td class='n'>{pp(w['drop'])} [{pp(hi)}, {pp(lo)}]</td>"
                     f"<td class='n'>{pct(w['success_rate'])}</td><td class='n'>{w['n']}</td>"
                     f"<td>{status}</td></tr>")
     counts = ", ".join(f"{n} {esc(k)}" for k, n in v["counts"].items())
@@ -60,7 +60,7 @@ def verdict(results: dict) -> str:
             f'<div class="card" id="card-verdict"><div class="big">{esc(v["headline"])}</div>'
             f"<div>Triggers by kind: {counts}. Evidence: {_evidence_text(v)}.</div></div>"
             f"<table id='verdict-table'><tr><th>class</th><th>worst trigger</th><th>kind</th>"
-            f"<th>accuracy drop [95% CI]</th><th>success rate</th><th>n</th><th></th></tr>{''.join(rows)}</table>"
+            f"<th>accuracy change [95% CI]</th><th>success rate</th><th>n</th><th></th></tr>{''.join(rows)}</table>"
             f"<p class='note'>{esc(v['rule'])}. Kinds: "
             + "; ".join(f"<b>{esc(k)}</b>: {esc(h)}" for k, h in KIND_HELP.items()) + ".</p></section>")
 
@@ -75,10 +75,10 @@ def kinds_table(results: dict) -> str:
     rows = []
     for tr in listed:
         per = {r["label"]: r for r in tr["per_class"]}
-        cells = "".join(f"<td class='n'>{pct(per[lab]['drop']) if lab in per else 'n/a'}</td>" for lab in labels)
+        cells = "".join(f"<td class='n'>{pp(per[lab]['drop']) if lab in per else 'n/a'}</td>" for lab in labels)
         rows.append(f"<tr><td><b>{esc(' '.join(tr['tokens']))}</b></td><td>{esc(tr.get('kind'))}</td>"
                     f"<td>{esc(tr.get('measured_push'))}</td>{cells}</tr>")
-    head = "".join(f"<th>{esc(lab)} drop</th>" for lab in labels)
+    head = "".join(f"<th>{esc(lab)} accuracy change</th>" for lab in labels)
     return (f"<h3>Set apart before ranking: label-bearing candidates</h3><p class='note'>Their words carry the "
             f"label they push toward, so the audit ranked the other candidates by damage; they are still "
             f"measured here (kind as measured on the evaluation slice).</p><table id='label-bearing-table'>"

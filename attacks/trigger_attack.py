@@ -48,6 +48,10 @@ class TriggerAttackResult:
     num_flipped: int
     pushed_toward: dict[str, int]
     flipped: list[dict[str, Any]] = field(default_factory=list)
+    # per attacked example, in input order (not serialised): the triggered prediction and the
+    # edited (text, pair); read by ``attacks.trigger_kinds`` for judged drops and paired intervals
+    predictions: list[int] = field(default_factory=list, repr=False)
+    edited: list[tuple[str, str | None]] = field(default_factory=list, repr=False)
 
     @property
     def attack_success_rate(self) -> float:
@@ -76,6 +80,9 @@ class TriggerAttackReport:
     results: list[TriggerAttackResult]
     num_queries: int
     seconds: float
+    gold: list[int] = field(default_factory=list, repr=False)  # per example (not serialised)
+    clean_predictions: list[int] = field(default_factory=list, repr=False)
+    originals: list[tuple[str, str | None]] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -164,7 +171,10 @@ def evaluate_triggers(
             trigger=trig, rank=k, per_class=per_class,
             clean_accuracy=_accuracy(clean_ok), triggered_accuracy=_accuracy(trig_ok),
             num_correct=int(clean_ok.sum()), num_flipped=len(idx),
-            pushed_toward=dict(pushed), flipped=flipped,
+            pushed_toward=dict(pushed), flipped=flipped, predictions=trig_pred.tolist(),
+            edited=list(zip(texts[n * (k + 1) : n * (k + 2)], pairs[n * (k + 1) : n * (k + 2)], strict=True)),
         ))
     return TriggerAttackReport(labels=names, num_examples=n, results=results,
-                               num_queries=len(texts), seconds=time.perf_counter() - t0)
+                               num_queries=len(texts), seconds=time.perf_counter() - t0,
+                               gold=gold.tolist(), clean_predictions=clean.tolist(),
+                               originals=list(zip(texts[:n], pairs[:n], strict=True)))

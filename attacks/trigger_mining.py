@@ -5,8 +5,17 @@ Paper: Hao et al., "Self-Attention Attribution", AAAI 2021, section 4.4
 class, as in the reference code): take the head with the largest attribution score anywhere in
 the network, and in that head the top-2 token-pair connections (i attends to j); the pattern
 is the set of tokens of those pairs with their positions, segments and scores. Reference-code
-rules, as options: drop a pattern whose summed score is under ``threshold`` (0.02) and keep
-only the top-1 pair when the second score is under ``second_ratio`` (0.2) of the first.
+rules, as options: drop a pattern whose summed score is under ``threshold`` and keep only the
+top-1 pair when the second score is under ``second_ratio`` (0.2) of the first.
+
+Threshold (departure): the reference code drops a pattern whose summed attribution is under an
+absolute 0.02 (``threshold_mode="absolute"``). On a confident model (p ~ 0.999) every
+probability attribution is tiny and nothing passes, even with a planted shortcut that flips
+every input. The default ``threshold_mode="relative"`` compares the pattern's summed score with
+the example's own scale, |F(A) - F(0)| of the chosen layer (``path_delta``: what the whole
+layer's attention contributes, the sum of all its pair attributions by completeness), and keeps
+it when score >= ``threshold`` (default 0.05) x that; layers whose |F(A) - F(0)| is under
+``min_delta`` (1e-5) carry nothing to mine and the example is skipped.
 
 Departures / generalisations:
 * Special tokens: as in the reference code, the head and the pairs are chosen over all
@@ -22,7 +31,10 @@ Departures / generalisations:
   the same words in the same segments (in any order) are merged; ``support`` counts them, each
   word's relative position is averaged and the words are ordered by it. Ranking score (``rank_by``):
   - "attribution_sum" (default): the pattern's summed attribution added over all its supporting
-    examples = support x mean score, so a pattern must be both strong and recurrent;
+    examples = support x mean score, so a pattern must be both strong and recurrent; in the
+    relative threshold mode each example's score is first divided by its |F(A) - F(0)| (the same
+    unit as the threshold), so one example of a layer with a large delta cannot outrank a
+    pattern found again and again on saturated examples;
   - "attribution_max": the largest single-example score (closest to the paper's ordering);
   - "support": how many examples produced it.
   ``rank_by_damage`` re-ranks by the attack success rate measured on a validation slice.
@@ -45,6 +57,7 @@ from attacks.trigger_insertion import word_relative_position
 from common import registries
 
 RANKINGS = registries.TRIGGER_MINING_RANKINGS
+THRESHOLD_MODES = registries.TRIGGER_THRESHOLD_MODES
 
 
 @dataclass
@@ -59,15 +72,23 @@ class Pattern:
     head: int
     predicted: int
     example_index: int
+    scale: float = 1.0  # |F(A) - F(0)| of the layer in relative mode, else 1
 
     @property
     def score(self) -> float:
         return float(sum(self.pair_scores))
 
+    @property
+    def relative_score(self) -> float:
+        """The score as a fraction of the example's own scale (= score in absolute mode)."""
+        return self.score / self.scale
+
 
 @dataclass
 class MiningOptions:
-    threshold: float = 0.02
+    threshold: float = 0.05
+    threshold_mode: str = "relative"
+    min_delta: float = 1e-5
     second_ratio: float = 0.2
     top_pairs: int = 2
     rank_by: str = "attribution_sum"
@@ -84,6 +105,11 @@ class MiningOptions:
     def __post_init__(self) -> None:
         if self.rank_by not in RANKINGS:
             raise TriggerFileError(f"unknown ranking {self.rank_by!r}; valid: {', '.join(RANKINGS)}")
+        if self.threshold_mode not in THRESHOLD_MODES:
+            raise TriggerFileError(f"unknown threshold mode {self.threshold_mode!r}; "
+                                   f"valid: {', '.join(THRESHOLD_MODES)}")
+        if self.threshold < 0:
+            raise TriggerFileError("threshold must be >= 0")
         if not 0 <= self.second_ratio <= 1:
             raise TriggerFileError("second_ratio must lie in [0, 1]")
         if self.top_pairs not in (1, 2):
@@ -158,8 +184,17 @@ def pattern_from_result(result, example, tokenizer, index: int, opts: MiningOpti
     if top.values.numel() == 0:
         return None
     pair_scores = [float(v) for v in top.values]
-    if sum(pair_scores) < opts.threshold:
-        return None
+    if opts.threshold_mode == "relative":
+        deltas = list(getattr(result, "path_delta", []) or [])
+        scale = abs(deltas[layer]) if layer < len(deltas) and deltas[layer] == deltas[layer] else None
+        if scale is None:  # no path delta recorded: fall back to the head's largest score
+            scale = abs(pair_scores[0])
+        if scale < opts.min_delta or sum(pair_scores) < opts.threshold * scale:
+            return None
+    else:
+        scale = 1.0
+        if sum(pair_scores) < opts.threshold:
+            return None
     if len(pair_scores) == 2 and pair_scores[1] < opts.second_ratio * pair_scores[0]:
         pair_scores = pair_scores[:1]
     T = scores.shape[-1]
@@ -176,7 +211,7 @@ def pattern_from_result(result, example, tokenizer, index: int, opts: MiningOpti
     return Pattern(
         words=[w for _, (w, _) in ordered], segments=[s for (s, _), _ in ordered],
         relative_positions=[r for _, (_, r) in ordered], pair_scores=pair_scores,
-        layer=layer, head=head, predicted=int(result.prediction), example_index=index,
+        layer=layer, head=head, predicted=int(result.prediction), example_index=index, scale=scale,
     )
 
 
@@ -189,7 +224,7 @@ def aggregate_patterns(patterns: Sequence[Pattern], labels: Sequence[str], opts:
     for key, group in groups.items():
         if len(group) < opts.min_support:
             continue
-        scores = [p.score for p in group]
+        scores = [p.relative_score for p in group]
         by_label = Counter(labels[p.predicted] for p in group)
         pushed = Counter(p.predicted for p in group).most_common(1)[0][0]
         mean_rel = {}

@@ -1,10 +1,12 @@
 """Benchmark: attribution-mined triggers on MiniLM fine-tuned on SST-2, against TextAttack.
 
 Prints a table and writes bench/results/triggers.json:
-1. mine triggers on a slice of SST-2 *train* (never dev), re-rank the top candidates by
-   measured damage on another train slice;
-2. per-class accuracy with/without each of the top-k triggers on the whole SST-2 dev set
-   (batched evaluation directly on the model);
+1. mine triggers on a slice of SST-2 *train* (never dev); set label-bearing candidates apart
+   (VADER judge, attacks.trigger_kinds.split_label_bearing), re-rank the rest and the
+   label-bearing ones by measured damage on another train slice;
+2. per-class accuracy with/without each of the top-k triggers (plus the top label-bearing ones)
+   on the whole SST-2 dev set; every trigger's kind (label association from the rest of SST-2
+   train + the VADER lexicon judge), raw and judged drop, and the verdict (attacks.verdict);
 3. throughput: the same top-k triggers on the same dev rows, our batched evaluation vs
    TextAttack's Attacker running the exported recipe (dynamic-padding wrapper, and
    TextAttack's own HuggingFaceModelWrapper on fewer rows);
@@ -13,8 +15,8 @@ Prints a table and writes bench/results/triggers.json:
    our recipe through Attacker;
 5. keyword-reliance probes on dev.
 
-Run:  python bench/triggers.py [--model DIR] [--quick]
-      python bench/triggers.py --task rte   (sentence pairs; see bench/triggers_rte.py)
+Run:  python bench/triggers.py [--model DIR] [--findings-only]
+      python bench/triggers.py --task rte|mnli   (sentence pairs; see bench/triggers_pairs.py)
 """
 
 from __future__ import annotations
@@ -39,11 +41,9 @@ if not DATA.is_dir():
 def get_model(arg: str | None) -> Path:
     if arg:
         return Path(arg)
-    try:
-        from pipeline.finetune import finetune_minilm
-    except ImportError:
-        sys.exit("pipeline.finetune not available: pass --model DIR (a fine-tuned classifier)")
-    return finetune_minilm(DATA / "SST-2" / "train.tsv")
+    from bench.minilm_checkpoint import minilm_checkpoint
+
+    return minilm_checkpoint()
 
 
 def sample(examples, n, seed):
@@ -58,11 +58,13 @@ def stage(msg: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", choices=["sst2", "rte"], default="sst2")
+    ap.add_argument("--task", choices=["sst2", "rte", "mnli"], default="sst2")
     ap.add_argument("--model")
     ap.add_argument("--mine", type=int, help="rows to mine on (default: sst2 96, rte 48)")
     ap.add_argument("--validation", type=int, default=128, help="train rows for damage ranking")
     ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--bearing-k", type=int, default=5, help="label-bearing candidates measured too")
+    ap.add_argument("--candidates", type=int, default=30, help="mined candidates screened and damage-ranked")
     ap.add_argument("--steps", type=int, help="attribution quadrature nodes (default: engine's)")
     ap.add_argument("--dev-rows", type=int, help="evaluate on the first N dev rows (default all)")
     ap.add_argument("--throughput-rows", type=int, default=100)
@@ -70,30 +72,33 @@ def main() -> int:
     ap.add_argument("--baseline-rows", type=int, default=20)
     ap.add_argument("--baselines", default="deepwordbug,pruthi,input-reduction,pwws")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    ap.add_argument("--out", help="JSON path (default bench/results/triggers[_rte].json)")
-    rte = ap.add_argument_group("rte", "the RTE run (--task rte)")
-    rte.add_argument("--split-seed", type=int, default=0)
-    rte.add_argument("--finetune-fraction", type=float, default=0.6)
-    rte.add_argument("--ft-steps", type=int, default=150)
-    rte.add_argument("--ft-batch", type=int, default=16)
-    rte.add_argument("--ft-max-length", type=int, default=128)
+    ap.add_argument("--out", help="JSON path (default bench/results/triggers[_rte|_mnli].json)")
+    ap.add_argument("--findings-only", action="store_true",
+                    help="mine, classify and print the verdict; skip HotFlip, throughput, baselines, probes")
+    pairs = ap.add_argument_group("pairs", "the RTE / MNLI runs (--task rte|mnli)")
+    pairs.add_argument("--split-seed", type=int, default=0, help="MNLI: seed of the dev split")
+    pairs.add_argument("--finetune-fraction", type=float, default=0.7,
+                       help="MNLI: share of dev matched used for fine-tuning")
+    pairs.add_argument("--eval-rows", type=int, default=600, help="MNLI: evaluation rows kept")
+    pairs.add_argument("--ft-steps", type=int, default=300)
+    pairs.add_argument("--ft-batch", type=int, default=16)
+    pairs.add_argument("--ft-max-length", type=int, default=128)
     args = ap.parse_args()
-    if args.task == "rte":
-        from bench.triggers_rte import run
+    if args.task in ("rte", "mnli"):
+        from bench.triggers_pairs import run
 
         args.mine = args.mine or 48
         return run(args, DATA, ROOT)
     args.mine = args.mine or 96
-    args.out = args.out or str(ROOT / "bench" / "results" / "triggers.json")
+    args.out = args.out or str(ROOT / "bench" / "results" /
+                               ("triggers_findings.json" if args.findings_only else "triggers.json"))
 
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
     from attacks.trigger_attack import evaluate_triggers
-    from attacks.trigger_file import TriggerSet, make_provenance, save_triggers
-    from attacks.trigger_mining import MiningOptions, mine_triggers, rank_by_damage
-    from attribution.attention_attribution import AttentionAttribution
+    from attacks.trigger_file import Trigger, TriggerSet, make_provenance, save_triggers
     from attribution.data import dataset_sha256, load_examples
     from attribution.model_loading import load_classifier
 
@@ -107,29 +112,32 @@ def main() -> int:
     result: dict = {"args": vars(args), "model": str(model_dir), "model_sha256": loaded.sha256,
                     "threads": torch.get_num_threads(), "device": str(loaded.device)}
 
-    stage(f"mining on {len(mine_rows)} train rows")
-    t0 = time.perf_counter()
-    triggers, patterns = mine_triggers(AttentionAttribution(loaded), mine_rows,
-                                       options=MiningOptions(max_triggers=40, steps=args.steps))
-    t_mine = time.perf_counter() - t0
-    by_attr = [t.text for t in triggers[: args.top_k]]
-    stage(f"{len(patterns)} patterns, {len(triggers)} triggers; damage ranking")
-    t0 = time.perf_counter()
-    triggers = rank_by_damage(loaded.model, loaded.tokenizer, triggers, val_rows, candidates=30)
-    t_rank = time.perf_counter() - t0
-    top = triggers[: args.top_k]
+    # Label association from SST-2 train outside the mining/validation rows; VADER as the judge.
+    from attacks.judges import judges_from_specs
+    from attacks.label_association import LabelAssociation
+    from bench.trigger_findings import mine_screen_evaluate, print_findings
+
+    used = {id(e) for e in pool}
+    reference = [e for e in load_examples(DATA / "SST-2" / "train.tsv", labels=labels) if id(e) not in used]
+    assoc = LabelAssociation.from_examples(reference, labels, source="SST-2 train minus mining rows")
+    judges = judges_from_specs(["vader"], labels)
+    found = mine_screen_evaluate(loaded, mine_rows, val_rows, dev, association=assoc, judges=judges,
+                                 top_k=args.top_k, bearing_k=args.bearing_k, candidates=args.candidates,
+                                 steps=args.steps, stage=stage)
+    result.update(found)
+    ranked = [f for f in found["findings"] if not f["set_apart_before_ranking"]]
+    top = [Trigger.from_json(r["trigger"]) for r in found["attack"]["results"][: len(ranked)]]
     save_triggers(TriggerSet(top, labels=labels, provenance=make_provenance(
         model_sha256=loaded.sha256, dataset_sha256=dataset_sha256(DATA / "SST-2" / "train.tsv"),
         mining={"rows": len(mine_rows), "validation_rows": len(val_rows)})),
         Path(args.out).with_name("triggers_sst2_mined.json"))
-    result["mining"] = {"rows": len(mine_rows), "patterns": len(patterns), "seconds": t_mine,
-                        "damage_ranking_seconds": t_rank, "top_by_attribution": by_attr,
-                        "triggers": [t.to_json() for t in top]}
-
-    stage(f"evaluating {len(top)} triggers on {len(dev)} dev rows")
-    t0 = time.perf_counter()
-    report = evaluate_triggers(loaded.model, loaded.tokenizer, dev, top, keep_flipped=5)
-    result["dev_attack"] = {**report.to_json(), "wall_seconds": time.perf_counter() - t0}
+    if args.findings_only:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+        print_findings(result, f"SST-2 dev, MiniLM ({loaded.source})")
+        print(f"\nwrote {out}")
+        return 0
 
     # Universal-trigger baseline (Wallace et al. 2019), searched on train rows, scored on dev.
     from attacks.universal_trigger import universal_trigger
@@ -198,6 +206,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print_table(result)
+    print_findings(result, f"SST-2 dev, MiniLM ({loaded.source})")
     print(f"\nwrote {out}")
     return 0
 
@@ -205,12 +214,12 @@ def main() -> int:
 def print_table(r: dict) -> None:
     print(f"\nmined {r['mining']['patterns']} patterns on {r['mining']['rows']} SST-2 train rows "
           f"in {r['mining']['seconds']:.0f}s (damage re-rank {r['mining']['damage_ranking_seconds']:.0f}s)")
-    print(f"\nSST-2 dev ({r['dev_attack']['num_examples']} rows), top-{len(r['dev_attack']['results'])} "
-          f"triggers, {r['dev_attack']['num_queries']} queries in {r['dev_attack']['seconds']:.1f}s")
-    names = r["dev_attack"]["labels"]
+    print(f"\nSST-2 dev ({r['attack']['num_examples']} rows), top-{len(r['attack']['results'])} "
+          f"triggers, {r['attack']['num_queries']} queries in {r['attack']['seconds']:.1f}s")
+    names = r["attack"]["labels"]
     print(f"{'#':>2} {'trigger':28} {'pushes':9} {'success':>7}  "
           + "  ".join(f"{n[:8]:>8} clean->trig (drop)" for n in names))
-    for res in r["dev_attack"]["results"]:
+    for res in r["attack"]["results"]:
         t = res["trigger"]
         cells = "  ".join(f"{c['clean_accuracy']:.3f}->{c['triggered_accuracy']:.3f} ({c['drop']:+.3f})"
                           .rjust(28) for c in res["per_class"])

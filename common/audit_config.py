@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -22,7 +23,7 @@ STAGE_NAMES: list[str] = list(registries.STAGES)
 DEFAULT_STAGES: list[str] = [s for s in STAGE_NAMES if s not in registries.OPT_IN_STAGES]
 
 # Bump a stage's version when its result format or science changes: old caches stop matching.
-STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES}
+STAGE_VERSIONS: dict[str, int] = {name: 1 for name in STAGE_NAMES} | {"triggers": 2, "baselines": 2}
 STAGE_VERSIONS["attribution"] = 2  # bounded report: top-k heatmaps, no dense tensors in JSON
 
 _SLICE_FIELDS = (
@@ -30,6 +31,8 @@ _SLICE_FIELDS = (
     "mining_fraction", "importance_fraction", "allow_overlap", "max_rows",
     "truncation", "max_length",
 )
+_TRIGGER_EVIDENCE = ("trigger_threshold_mode", "judges", "reference_data", "reference_data_sha256",
+                     "exclude_label_bearing", "label_bearing_listed")
 # Fields each stage's result depends on (besides the model and dataset hashes and the slices).
 STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "clean_eval": ("eval_examples",),
@@ -38,9 +41,10 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "heads": ("heads_orderings", "importance_examples", "eval_examples", "pruning_examples", "steps",
               "method"),
     "triggers": ("triggers", "trigger_threshold", "mining_examples", "eval_examples", "steps", "method",
-                 "trigger_ranking", "importance_examples"),
+                 "trigger_ranking", "importance_examples") + _TRIGGER_EVIDENCE,
     "baselines": ("baselines", "baseline_examples", "triggers", "trigger_threshold", "mining_examples",
-                  "steps", "method", "eval_examples", "trigger_ranking", "importance_examples"),
+                  "steps", "method", "eval_examples", "trigger_ranking", "importance_examples")
+    + _TRIGGER_EVIDENCE,
     "explainers": ("examples", "explainers", "steps", "method"),
     # reads the explainers stage's attention~gradient tau when that stage is selected
     "counterfactual": ("counterfactual_examples", "counterfactual_permutations",
@@ -68,7 +72,20 @@ class AuditConfig(BaseModel):
     triggers: int = Field(5, ge=1, le=100, description="top-k mined triggers evaluated")
     trigger_ranking: str = Field("damage", description="rank mined triggers by attribution or by damage "
                                  "on the importance slice (common.registries.TRIGGER_RANKINGS)")
-    trigger_threshold: float = Field(0.02, ge=0.0, description="minimum summed attribution of a mined pattern")
+    trigger_threshold: float = Field(0.05, ge=0.0, description="minimum summed attribution of a mined pattern: "
+                                     "a fraction of the example's |F(A)-F(0)| (relative mode) or absolute")
+    trigger_threshold_mode: str = Field("relative", description="relative (works on confident models) or "
+                                        "absolute (reference code, 0.02); common.registries.TRIGGER_THRESHOLD_MODES")
+    judges: list[str | dict[str, Any]] = Field(default_factory=lambda: ["auto"], description=(
+        "label judges for the trigger kinds (attacks.judges): 'auto' (VADER on a negative/positive label "
+        "pair, else none), 'vader', a JSON file path, or {'name': 'lexicon'|'model'|'nli', ...}"))
+    reference_data: str | None = Field(None, description="labelled file for the trigger words' label "
+                                       "association (default: the mining and importance slices)")
+    reference_data_sha256: str | None = Field(None, description="set by the CLI: the reference file's hash "
+                                              "(so the stage cache follows its content)")
+    exclude_label_bearing: bool = Field(True, description="set label-bearing candidates apart before ranking "
+                                        "by damage (they are still measured and listed)")
+    label_bearing_listed: int = Field(3, ge=0, le=50, description="set-apart label-bearing triggers measured")
     heads_orderings: list[str] = Field(default_factory=lambda: ["attattr", "attention", "taylor", "random"])
     baselines: list[str] = Field(default_factory=lambda: ["deepwordbug"])
     explainers: list[str] | None = Field(None, description="explainer names; None = every registered one")
@@ -165,6 +182,20 @@ class AuditConfig(BaseModel):
     @classmethod
     def _known_truncation(cls, value: str) -> str:
         return registries.check_name("truncation side", value)
+    @field_validator("trigger_threshold_mode")
+    @classmethod
+    def _known_threshold_mode(cls, value: str) -> str:
+        return registries.check_name("trigger threshold mode", value)
+
+    @field_validator("judges")
+    @classmethod
+    def _known_judges(cls, value: list) -> list:
+        for spec in value:
+            if isinstance(spec, dict):
+                registries.check_name("judge", str(spec.get("name")))
+            elif not isinstance(spec, str) or not spec:
+                raise ValueError("a judge is 'auto', 'vader', a JSON file path or an object with a 'name'")
+        return value
 
     @field_validator("trigger_ranking")
     @classmethod

@@ -45,6 +45,18 @@ TRIGGER_MINING_RANKINGS: tuple[str, ...] = ("attribution_sum", "attribution_max"
 # How the audit ranks mined triggers: by attribution, or by measured damage on a held-out slice.
 TRIGGER_RANKINGS: tuple[str, ...] = ("attribution", "damage")
 
+# What a mining threshold is relative to (attacks.trigger_mining): the example's |F(A)-F(0)|, or absolute.
+TRIGGER_THRESHOLD_MODES: tuple[str, ...] = ("relative", "absolute")
+
+# Label judges: does an edited input keep its gold label? (attacks.judges)
+JUDGES: tuple[str, ...] = ("lexicon", "model", "nli")
+
+# Judge specs that name no file: VADER on a negative/positive label pair; "auto" = vader when it applies.
+JUDGE_SHORTCUTS: tuple[str, ...] = ("auto", "vader")
+
+# Kinds of a measured trigger (attacks.trigger_kinds); only the last two can be vulnerabilities.
+TRIGGER_KINDS: tuple[str, ...] = ("label-bearing", "spurious", "counter-evidence")
+
 # Auditable architectures: config.json ``model_type`` -> the class-name prefix of its sequence
 # classifier (upload validation checks ``architectures``; attribution.model_loading and
 # attribution.intervention implement each). DeBERTa-v3 checkpoints declare model_type
@@ -80,6 +92,9 @@ REGISTRIES: dict[str, tuple[str, ...]] = {
     "trigger position": TRIGGER_POSITIONS,
     "trigger mining ranking": TRIGGER_MINING_RANKINGS,
     "trigger ranking": TRIGGER_RANKINGS,
+    "trigger threshold mode": TRIGGER_THRESHOLD_MODES,
+    "judge": JUDGES,
+    "trigger kind": TRIGGER_KINDS,
     "dataset format": DATASET_FORMATS,
     "truncation side": TRUNCATION_SIDES,
     "probing property": PROBING_PROPERTIES,

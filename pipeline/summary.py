@@ -57,16 +57,21 @@ def model_info(model_dir: Path, sha256: str, *, loaded_labels: list[str] | None 
 
 
 def summarize(stages: dict[str, dict]) -> dict[str, Any]:
-    """The verdict: clean accuracy, worst trigger drop, heads that matter, most faithful explainer."""
+    """The verdict: clean accuracy, the vulnerability verdict (``attacks.verdict``), the worst
+    non-label-bearing trigger drop, heads that matter, most faithful explainer."""
     out: dict[str, Any] = {}
     clean = stages.get("clean_eval")
     if clean:
         out["clean_accuracy"] = clean["accuracy"]
         out["clean_n"] = clean["n"]
     trig = stages.get("triggers")
+    if trig and trig.get("verdict"):
+        out["verdict"] = trig["verdict"]
     if trig and trig.get("triggers"):
         worst = None
         for t in trig["triggers"]:
+            if t.get("kind") == "label-bearing":  # the edit changes the label: not a vulnerability
+                continue
             for row in t.get("per_class", []):
                 if row.get("drop") is not None and (worst is None or row["drop"] > worst["drop"]):
                     worst = {"trigger": " ".join(t["tokens"]), "label": row["label"],

@@ -75,6 +75,10 @@ class AuditOut(BaseModel):
     error: str | None
     cancel_requested: bool
     config: dict[str, Any]
+    verdict: dict[str, Any] | None = Field(None, description=(
+        "the vulnerability verdict once the triggers stage finished (attacks.verdict): headline, "
+        "vulnerability_drop, per class the worst spurious/counter-evidence trigger with drop, 95% CI, "
+        "success rate and n, counts per kind, evidence"))
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None

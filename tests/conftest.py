@@ -131,3 +131,9 @@ def _reap() -> None:
             return
         if pid == 0:
             return
+@pytest.fixture(scope="session")
+def saturated_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted model trained without label smoothing: probabilities saturate (p ~ 0.999)."""
+    from tests.attacks.planted import train_planted_model
+
+    return train_planted_model(tmp_path_factory.mktemp("planted_saturated"), seed=0, saturate=True)

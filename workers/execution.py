@@ -212,12 +212,16 @@ def _trigger_rows(audit_id: str, result: dict) -> list[Trigger]:
 
 def _persist_stage(ctx: WorkerContext, audit_id: str, token: str, stage: str, doc: dict,
                    seconds: float, progress: float) -> str:
-    """Stage document, trigger rows, progress and lease release: one transaction."""
+    """Stage document, trigger rows, the verdict (triggers stage), progress and lease release: one
+    transaction."""
     with ctx.sessions() as s:
+        extra = {}
+        if stage == "triggers" and isinstance(doc.get("result"), dict):
+            extra["verdict"] = doc["result"].get("verdict")
         res = s.execute(update(Audit).where(Audit.id == audit_id, Audit.run_token == token,
                                             Audit.status == "running")
                         .values(progress=round(progress, 4), lease_owner=None, lease_until=None,
-                                enqueued_at=utcnow(), attempts=0, error=None))
+                                enqueued_at=utcnow(), attempts=0, error=None, **extra))
         if res.rowcount != 1:
             s.rollback()
             return "stale"

@@ -43,13 +43,89 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="names of the model's classes in index order, e.g. negative,positive, for a model "
                    "whose config calls them LABEL_0, LABEL_1, ...")
     _add_budget_args(p)
+    _add_evidence_args(p)
+    p.add_argument("--fail-on", metavar="CHECKS",
+                   help="release gate, e.g. 'vulnerability_drop>0.2,clean_accuracy<0.8': comma-separated "
+                        "METRIC OP NUMBER[%%] checks (OP: > >= < <= == !=), exit 1 when one is true; metrics: "
+                        "vulnerability_drop, vulnerabilities, spurious, counter_evidence, label_bearing, "
+                        "clean_accuracy (pipeline/gate.py)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="write one JUnit XML test case per --fail-on check")
     p.set_defaults(func=cmd_audit)
 
 
+def _add_evidence_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference-data", type=Path,
+                   help="labelled file (e.g. the training set) for the trigger words' label association "
+                        "(default: the labelled rows outside the evaluation slice)")
+    p.add_argument("--judge", action="append", metavar="SPEC",
+                   help="label judge for the trigger kinds: 'auto' (default: VADER on negative/positive labels), "
+                        "'vader', 'none', or a JSON file {\"name\": \"lexicon\"|\"model\"|\"nli\", ...} (repeatable)")
+    p.add_argument("--keep-label-bearing", action="store_true",
+                   help="rank label-bearing trigger candidates by damage too (default: set apart, listed)")
+    p.add_argument("--trigger-threshold-mode", choices=registries.TRIGGER_THRESHOLD_MODES,
+                   help="mining threshold relative to each example's |F(A)-F(0)| (default) or absolute")
+    p.add_argument("--trigger-threshold", type=float, help="mining threshold (relative: 0.05, absolute: 0.02)")
+
+
+def evidence_fields(args: argparse.Namespace) -> dict:
+    """AuditConfig fields from the evidence flags (the reference file is hashed for the cache)."""
+    from attaudit.cli.errors import UserError
+    from common.hashing import file_sha256
+
+    fields: dict = {}
+    if getattr(args, "reference_data", None) is not None:
+        if not args.reference_data.is_file():
+            raise UserError(f"--reference-data: file {str(args.reference_data)!r} not found")
+        fields["reference_data"] = str(args.reference_data.resolve())
+        fields["reference_data_sha256"] = file_sha256(args.reference_data)
+    if getattr(args, "judge", None):
+        fields["judges"] = [] if args.judge == ["none"] else list(args.judge)
+    if getattr(args, "keep_label_bearing", False):
+        fields["exclude_label_bearing"] = False
+    if getattr(args, "trigger_threshold_mode", None):
+        fields["trigger_threshold_mode"] = args.trigger_threshold_mode
+        if args.trigger_threshold is None and args.trigger_threshold_mode == "absolute":
+            fields["trigger_threshold"] = 0.02
+    if getattr(args, "trigger_threshold", None) is not None:
+        fields["trigger_threshold"] = args.trigger_threshold
+    return fields
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    config = build_config(args)
+    from pipeline.gate import parse_checks, required_stages
+
+    checks = parse_checks(args.fail_on) if args.fail_on else []
+    if args.junit is not None and not checks:
+        from attaudit.cli.errors import UserError
+
+        raise UserError("--junit needs --fail-on (one test case per check)")
+    config = build_config(args, **evidence_fields(args))
+    missing = required_stages(checks) - set(config.stages)
+    if missing:
+        from attaudit.cli.errors import UserError
+
+        raise UserError(f"--fail-on reads stage(s) {', '.join(sorted(missing))}, not in --stages")
     if args.plan:
         plan_audit(args.model, args.data, config, args.out, args.work_dir)
         return 0
-    run_audit(args.model, args.data, config, args.out, args.work_dir)
+    results = run_audit(args.model, args.data, config, args.out, args.work_dir)
+    if not checks:
+        return 0
+    return gate(checks, results, args.junit)
+
+
+def gate(checks, results: dict, junit: Path | None) -> int:
+    """Print each check; write the JUnit file; 1 when a check fails."""
+    from pipeline.gate import metrics_from_results, run_checks, write_junit
+
+    rows = run_checks(checks, metrics_from_results(results.get("stages", {})))
+    headline = (results.get("summary", {}).get("verdict") or {}).get("headline")
+    if junit is not None:
+        write_junit(junit, rows, headline=headline)
+    for r in rows:
+        print(f"{'FAIL' if r['failed'] else 'pass'}  {r['message']}")
+    failed = [r for r in rows if r["failed"]]
+    if failed:
+        print(f"release gate: {len(failed)} of {len(rows)} checks failed")
+        return 1
     return 0

@@ -95,7 +95,12 @@ def run_demo(args: argparse.Namespace) -> int:
             bar.update(max(0, int(fraction * 1000) - bar.n))
 
         model_dir = finetune_minilm(sst2 / "train.tsv", cache_dir=CACHE, progress=tick, **kwargs)
-    defaults = dict(DEMO_CONFIG, stages=args.stages or available_stages())
+    from common.hashing import file_sha256
+
+    # the trigger words' label association comes from SST-2 train, never the audited dev rows
+    defaults = dict(DEMO_CONFIG, stages=args.stages or available_stages(),
+                    reference_data=str((sst2 / "train.tsv").resolve()),
+                    reference_data_sha256=file_sha256(sst2 / "train.tsv"))
     config = build_config(argparse.Namespace(), **defaults)
     print(f"demo: auditing {model_dir} on {sst2 / 'dev.tsv'} (stages: {', '.join(config.stages)})")
     run_audit(Path(model_dir), sst2 / "dev.tsv", config, args.out, CACHE / "audits")

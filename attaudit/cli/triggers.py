@@ -55,6 +55,28 @@ def _load(args, data: str, *, limit: int | None):
     return loaded, examples
 
 
+def _evidence(args, loaded):
+    """(association or None, judges) from --reference-data / --judge."""
+    from attacks.judges import judges_from_specs
+    from attacks.label_association import association_from_file
+
+    assoc = None
+    if getattr(args, "reference_data", None):
+        assoc = association_from_file(args.reference_data, loaded.labels, text_column=args.text_column,
+                                      pair_column=args.pair_column, label_column=args.label_column)
+    judges = judges_from_specs(args.judge or [], loaded.labels)
+    return assoc, judges
+
+
+def _evidence_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference-data",
+                   help="labelled file (e.g. the training set) for each trigger word's label association "
+                        "(log-odds, Monroe et al. 2008); never the evaluated rows")
+    p.add_argument("--judge", action="append", metavar="SPEC",
+                   help="label judge: 'vader', 'auto', or a JSON file {\"name\": \"lexicon\"|\"model\"|\"nli\", ...} "
+                        "(repeatable; see attacks/judges/__init__.py)")
+
+
 def run_mine(args) -> int:
     from attacks.trigger_file import TriggerSet, make_provenance, save_triggers
     from attacks.trigger_mining import MiningOptions, mine_triggers, rank_by_damage
@@ -64,11 +86,17 @@ def run_mine(args) -> int:
     out = _out_path(args.out)
     if args.validation and Path(args.validation).resolve() == Path(args.data).resolve():
         raise UserError("--validation must not be the mining file")
-    opts = MiningOptions(threshold=args.threshold, second_ratio=args.second_ratio,
+    if args.threshold is None:
+        args.threshold = 0.05 if args.threshold_mode == "relative" else 0.02
+    opts = MiningOptions(threshold=args.threshold, threshold_mode=args.threshold_mode,
+                         second_ratio=args.second_ratio,
                          top_pairs=args.top_pairs, rank_by=args.rank_by,
                          min_support=args.min_support, max_triggers=args.max_triggers,
                          method=args.method, steps=args.steps)
     loaded, examples = _load(args, args.data, limit=args.limit)
+    assoc, judges = _evidence(args, loaded)
+    if args.exclude_label_bearing and assoc is None and not judges:
+        raise UserError("--exclude-label-bearing needs --reference-data or --judge")
     validation = None
     if args.validation:
         validation = load_examples(args.validation, text_column=args.text_column,
@@ -81,13 +109,23 @@ def run_mine(args) -> int:
     finally:
         bar.close()
     if not triggers:
-        raise UserError(f"no pattern reached the threshold {opts.threshold} on {len(examples)} rows")
+        scale = "x |F(A)-F(0)| of its layer" if opts.threshold_mode == "relative" else "(absolute)"
+        raise UserError(f"no pattern reached the threshold {opts.threshold} {scale} on {len(examples)} rows")
     if args.position != "relative":
         triggers = [t.with_position(args.position) for t in triggers]
+    label_bearing = []
+    if args.exclude_label_bearing:
+        from attacks.trigger_kinds import split_label_bearing
+
+        triggers, label_bearing = split_label_bearing(triggers, association=assoc, judges=judges)
+        if not triggers:
+            raise UserError(f"all {len(label_bearing)} mined triggers carry the label they push toward")
     if validation is not None:
         triggers = rank_by_damage(loaded.model, loaded.tokenizer, triggers, validation,
                                   candidates=args.damage_candidates)
-    mining = {"rows": len(examples), "patterns": len(patterns), "threshold": opts.threshold,
+    mining = {"label_bearing_excluded": [t.to_json() for t in label_bearing] if args.exclude_label_bearing else None,
+              "reference_data": args.reference_data, "judges": [j.describe() for j in judges],"rows": len(examples), "patterns": len(patterns), "threshold": opts.threshold,
+              "threshold_mode": opts.threshold_mode,
               "second_ratio": opts.second_ratio, "top_pairs": opts.top_pairs,
               "rank_by": "damage" if validation is not None else opts.rank_by,
               "method": opts.method, "steps": opts.steps, "data": str(args.data),
@@ -96,6 +134,9 @@ def run_mine(args) -> int:
                            mining=mining)
     save_triggers(TriggerSet(triggers, labels=list(loaded.labels), provenance=prov), out)
     print(f"{len(triggers)} triggers from {len(patterns)} patterns on {len(examples)} rows -> {out}")
+    if label_bearing:
+        print(f"  ({len(label_bearing)} label-bearing candidates set apart: "
+              f"{', '.join(repr(t.text) for t in label_bearing[:5])}{' ...' if len(label_bearing) > 5 else ''})")
     for t in triggers[:10]:
         print(f"  {t.text!r:32} seg={t.segment} pushes={t.pushed_label_name} "
               f"support={t.support} rank={t.scores['rank']:.4f}")
@@ -122,6 +163,16 @@ def run_attack(args) -> int:
     finally:
         bar.close()
     payload = report.to_json()
+    assoc, judges = _evidence(args, loaded)
+    findings = None
+    if assoc is not None or judges:
+        from attacks.trigger_kinds import classify_triggers
+        from attacks.verdict import build_verdict
+
+        findings = classify_triggers(report, association=assoc, judges=judges)
+        evidence = {"association": assoc.describe() if assoc else None, "judges": [j.describe() for j in judges]}
+        payload["findings"] = [f.to_json() for f in findings]
+        payload["verdict"] = build_verdict(findings, loaded.labels, evidence=evidence)
     payload["provenance"] = {"model_sha256": loaded.sha256,
                              "dataset_sha256": dataset_sha256(args.data),
                              "triggers": trigger_set.provenance}
@@ -133,7 +184,10 @@ def run_attack(args) -> int:
     for r in report.results:
         drops = ", ".join(f"{c.label_name} {c.clean_accuracy:.3f}->{c.triggered_accuracy:.3f}"
                           for c in r.per_class)
-        print(f"  #{r.rank} {r.trigger.text!r:28} success {r.attack_success_rate:.3f}  [{drops}]")
+        kind = f" {findings[r.rank].kind}" if findings else ""
+        print(f"  #{r.rank} {r.trigger.text!r:28}{kind} success {r.attack_success_rate:.3f}  [{drops}]")
+    if findings:
+        print(payload["verdict"]["headline"])
     return 0
 
 
@@ -162,7 +216,11 @@ def register(subparsers) -> None:
     m = sub.add_parser("mine", help="mine ranked triggers from attention attribution")
     _data_args(m)
     m.add_argument("--out", required=True, help="trigger JSON file to write")
-    m.add_argument("--threshold", type=float, default=0.02, help="drop patterns scoring less")
+    m.add_argument("--threshold", type=float,
+                   help="drop patterns scoring less: a fraction of the example's |F(A)-F(0)| in the "
+                        "chosen layer (relative, default 0.05) or an absolute score (default 0.02)")
+    m.add_argument("--threshold-mode", choices=registries.TRIGGER_THRESHOLD_MODES, default="relative",
+                   help="relative (default: works on confident models) or absolute (reference code)")
     m.add_argument("--second-ratio", type=float, default=0.2,
                    help="use only the top-1 pair when the second is under this ratio of it")
     m.add_argument("--top-pairs", type=int, choices=(1, 2), default=2)
@@ -177,6 +235,10 @@ def register(subparsers) -> None:
     m.add_argument("--validation", help="labelled file: re-rank by measured damage on it")
     m.add_argument("--validation-limit", type=_positive, default=200)
     m.add_argument("--damage-candidates", type=_positive, default=20)
+    _evidence_args(m)
+    m.add_argument("--exclude-label-bearing", action="store_true",
+                   help="set apart candidates whose words carry the label they push toward before "
+                        "ranking (needs --reference-data or --judge; listed in the file's provenance)")
     m.set_defaults(func=run_mine)
 
     a = sub.add_parser("attack", help="per-class accuracy drop and success rate of triggers")
@@ -187,6 +249,7 @@ def register(subparsers) -> None:
     a.add_argument("--position", choices=POSITIONS, help="override the triggers' insertion rule")
     a.add_argument("--batch-size", type=_positive, default=64)
     a.add_argument("--keep-flipped", type=int, default=50, help="flipped examples kept per trigger")
+    _evidence_args(a)
     a.set_defaults(func=run_attack)
 
     e = sub.add_parser("export", help="write a TextAttack recipe file")

@@ -112,6 +112,8 @@ class Audit(Base):
     # at ``max_stage_attempts`` the audit fails instead of killing another worker.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     report_files: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # name -> sha256
+    # the triggers stage's vulnerability verdict (attacks.verdict), set when that stage is stored
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -10,10 +10,12 @@ from pipeline.report import (
     sections_core,
     sections_counterfactual,
     sections_probing,
+    sections_verdict,
 )
 from pipeline.report.format import esc
 
 SECTIONS = [
+    ("verdict", "Verdict", sections_verdict.verdict),
     ("summary", "Summary", sections_core.summary),
     ("hardening", "Hardening", sections_probing.hardening),
     ("clean", "Clean evaluation", sections_core.clean_eval),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from pipeline.intervals import FEW_EXAMPLES
-from pipeline.report import svg
+from pipeline.report import sections_verdict, svg
 from pipeline.report.colors import sequential, text_on
 from pipeline.report.format import esc, num, pct, pp, secs
 from pipeline.report.sections_core import not_run
@@ -86,6 +86,7 @@ def triggers(results: dict) -> str:
             f"<td class='n'>{pct(per[lab]['accuracy_before'])} &rarr; {pct(per[lab]['accuracy_after'])} "
             f"({pp(per[lab]['drop'])})</td>" if lab in per else "<td>n/a</td>" for lab in labels)
         rows.append(f"<tr><td class='n'>{i + 1}</td><td><b>{esc(' '.join(tr['tokens']))}</b></td>"
+                    f"<td>{esc(tr.get('kind', 'n/a'))}</td>"
                     f"{_direction(tr)}<td class='n'>{num(tr.get('score'))}</td>"
                     f"<td class='n'>{tr.get('support', 'n/a')}</td>{cells}"
                     f"<td class='n'>{pct(tr.get('success_rate'))}</td></tr>")
@@ -94,13 +95,14 @@ def triggers(results: dict) -> str:
             details.append(f"<details><summary>Examples flipped by &ldquo;{esc(' '.join(tr['tokens']))}"
                            f"&rdquo;</summary><table><tr><th>before</th><th>after</th><th>gold</th>"
                            f"<th>prediction</th></tr>{exs}</table></details>")
-    table = (f'<table id="trigger-table"><tr><th>#</th><th>trigger</th><th title="measured on the evaluation '
-             f'slice: the label the flipped predictions moved to">flips predictions to</th><th>score</th>'
+    table = (f'<table id="trigger-table"><tr><th>#</th><th>trigger</th><th>kind</th><th title="measured on the '
+             f'evaluation slice: the label the flipped predictions moved to">flips predictions to</th><th>score</th>'
              f"<th>support</th>{head}<th>attack success</th></tr>{''.join(rows)}</table>")
     return (f'<section id="triggers"><h2>Attribution-mined triggers</h2><p class="note">Triggers mined on '
             f'the mining slice ({t.get("n_mining", "n/a")} examples) from the largest-attribution token pairs '
             f'(Hao et al. 2021, section 4.4), inserted into the evaluation slice ({t.get("n_eval", "n/a")} '
-            f"examples) at their relative positions.</p>{table}{''.join(details)}{baselines(results)}</section>")
+            f"examples) at their relative positions.</p>{table}{''.join(details)}"
+            f"{sections_verdict.kinds_table(results)}{baselines(results)}</section>")
 
 
 def baselines(results: dict) -> str:

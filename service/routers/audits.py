@@ -52,6 +52,19 @@ def build_config(body: AuditCreate, dataset: DatasetRow) -> dict:
         raise APIError(422, "invalid_audit_config",
                        f"The column mapping ({', '.join(mapped)}) belongs to the dataset upload, "
                        "not to the audit.")
+    server_side = sorted({"reference_data", "reference_data_sha256"} & set(opts))
+    if server_side:
+        raise APIError(422, "invalid_audit_config",
+                       f"The option {server_side[0]} names a file on the server; through the API the label "
+                       "association comes from the uploaded dataset's rows outside the evaluation slice.")
+    for spec in opts.get("judges") or []:
+        if isinstance(spec, dict) and spec.get("name") in ("model", "nli"):
+            raise APIError(422, "invalid_audit_config",
+                           f"The {spec['name']} judge loads a model directory on the server; through the API "
+                           "use 'auto', 'vader' or an inline lexicon judge.")
+        if isinstance(spec, str) and spec not in ("auto", "vader"):
+            raise APIError(422, "invalid_audit_config",
+                           f"The judge {spec!r} is not 'auto', 'vader' or an inline lexicon judge object.")
     opts.update(text_column=dataset.text_column, pair_column=dataset.pair_column,
                 label_column=dataset.label_column)
     try:

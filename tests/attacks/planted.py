@@ -34,8 +34,13 @@ def make_examples(n: int, seed: int, *, pair_task: bool = False) -> list[Ex]:
     return out
 
 
-def train_planted_model(out_dir: Path, *, seed: int, steps: int = 250, pair_task: bool = False) -> Path:
-    """Build a tiny BERT (2 layers, 2 heads, hidden 32), train it on the planted task, save."""
+def train_planted_model(out_dir: Path, *, seed: int, steps: int = 250, pair_task: bool = False,
+                        saturate: bool = False) -> Path:
+    """Build a tiny BERT (2 layers, 2 heads, hidden 32), train it on the planted task, save.
+
+    ``saturate=True`` trains without label smoothing and twice as long, so the probabilities
+    saturate (p ~ 0.999, as on a fine-tuned production model) and absolute attributions are tiny.
+    """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -48,14 +53,15 @@ def train_planted_model(out_dir: Path, *, seed: int, steps: int = 250, pair_task
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: threading only adds contention on shared cores
     try:
-        _train(model, tok, seed=seed, steps=steps, pair_task=pair_task)
+        _train(model, tok, seed=seed, steps=2 * steps if saturate else steps, pair_task=pair_task,
+               smoothing=0.0 if saturate else 0.2)
     finally:
         torch.set_num_threads(threads)
     model.save_pretrained(path, safe_serialization=True)
     return path
 
 
-def _train(model, tok, *, seed: int, steps: int, pair_task: bool) -> None:
+def _train(model, tok, *, seed: int, steps: int, pair_task: bool, smoothing: float) -> None:
     import torch
 
     torch.manual_seed(seed)
@@ -70,7 +76,7 @@ def _train(model, tok, *, seed: int, steps: int, pair_task: bool) -> None:
         logits = model(**enc).logits
         # label smoothing keeps probabilities off 0/1, so probability attributions stay visible
         loss = torch.nn.functional.cross_entropy(
-            logits, torch.tensor([e.label for e in batch]), label_smoothing=0.2)
+            logits, torch.tensor([e.label for e in batch]), label_smoothing=smoothing)
         opt.zero_grad()
         loss.backward()
         opt.step()

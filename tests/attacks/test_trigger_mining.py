@@ -19,14 +19,16 @@ from attribution.model_loading import load_classifier
 from tests.attacks.planted import PAIR, make_examples, train_planted_model
 
 
-def _result(tokens, entries):
-    """A hand-made AttributionResult: 2 layers, 2 heads, given (l, h, i, j) -> score entries."""
+def _result(tokens, entries, delta=(1.0, 1.0)):
+    """A hand-made AttributionResult: 2 layers, 2 heads, given (l, h, i, j) -> score entries;
+    ``delta`` is F(A) - F(0) per layer."""
     T = len(tokens)
     scores = torch.zeros(2, 2, T, T)
     for (layer, h, i, j), v in entries.items():
         scores[layer, h, i, j] = v
     return AttributionResult(tokens=tokens, prediction=1, probabilities=[0.2, 0.8], target=1,
-                             scores=scores, completeness_gap=[0.0, 0.0], method="x", steps=1)
+                             scores=scores, completeness_gap=[0.0, 0.0], method="x", steps=1,
+                             path_delta=list(delta))
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +52,22 @@ def test_per_example_rules(tok):
     r = _result(tokens, {(1, 0, 4, 3): 0.5, (1, 0, 0, 7): 0.09})
     assert pattern_from_result(r, ex, tok, 0, opts).words == ["dogs", "sat"]
     assert pattern_from_result(r, ex, tok, 0, MiningOptions(second_ratio=0.0)).words == ["dogs", "sat", "mat"]
-    # summed score under the threshold: dropped
+    # absolute mode (reference code): summed score under 0.02 dropped
     r = _result(tokens, {(1, 0, 4, 3): 0.012, (1, 0, 0, 7): 0.007})
-    assert pattern_from_result(r, ex, tok, 0, opts) is None
-    assert pattern_from_result(r, ex, tok, 0, MiningOptions(threshold=0.01)) is not None
+    absolute = MiningOptions(threshold_mode="absolute", threshold=0.02)
+    assert pattern_from_result(r, ex, tok, 0, absolute) is None
+    assert pattern_from_result(r, ex, tok, 0, MiningOptions(threshold_mode="absolute", threshold=0.01)) is not None
+    # relative mode (default): the same tiny scores pass when the layer's F(A) - F(0) is tiny too
+    r = _result(tokens, {(1, 0, 4, 3): 0.012, (1, 0, 0, 7): 0.007}, delta=(0.0, 0.03))
+    p = pattern_from_result(r, ex, tok, 0, opts)
+    assert p is not None and p.relative_score == pytest.approx(0.019 / 0.03, rel=1e-5)
+    # ... and fail when they are under 5% of it, or when the layer carries nothing (|delta| < 1e-5)
+    assert pattern_from_result(_result(tokens, {(1, 0, 4, 3): 0.012, (1, 0, 0, 7): 0.007},
+                                       delta=(0.0, 0.5)), ex, tok, 0, opts) is None
+    assert pattern_from_result(_result(tokens, {(1, 0, 4, 3): 1e-6}, delta=(0.0, 2e-6)),
+                               ex, tok, 0, opts) is None
+    with pytest.raises(ValueError, match="valid: relative, absolute"):
+        MiningOptions(threshold_mode="fraction")
     # only special tokens: nothing to insert
     r = _result(tokens, {(1, 0, 0, 8): 0.5, (1, 0, 8, 0): 0.4})
     assert pattern_from_result(r, ex, tok, 0, opts) is None

@@ -60,7 +60,7 @@ def _audit(session, status: str = "queued", **kw) -> Audit:  # noqa: ANN001
 def test_migrations_create_every_table(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)  # idempotent
-    assert current(db_url) == "0002"
+    assert current(db_url) == "0003"
     assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
 
 

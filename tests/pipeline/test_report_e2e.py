@@ -20,8 +20,9 @@ def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):
 
     got = open_report(paths["report.html"], screenshot=tmp_path / "report.png")
     assert got["console_errors"] == [] and got["page_errors"] == [] and got["requests"] == []
-    assert got["sections"] == ["summary", "clean", "attribution", "heads", "triggers", "explainers",
-                               "counterfactual", "metadata"]
+    lead = ["verdict"] if (twin["stages"].get("triggers") or {}).get("verdict") else []
+    assert got["sections"] == lead + ["summary", "clean", "attribution", "heads", "triggers", "explainers",
+                                      "counterfactual", "metadata"]
     not_run = set(twin["metadata"]["stages_not_run"])
     assert set(got["not_run"]) == not_run  # every missing stage says so, no other section does
     if "attribution" in twin["stages"]:

@@ -178,3 +178,17 @@ def test_health_reports_unreachable_broker(tmp_path: Path, sqlite_url: str) -> N
     r = api.client.get("/v1/health")
     assert r.status_code == 503
     assert r.json()["broker"] is False and r.json()["database"] is True
+
+
+def test_server_side_evidence_options_are_refused(api: Api, tiny_zip: bytes, tsv_bytes: bytes) -> None:
+    """A reference file or a model/NLI judge names a path on the server: the API refuses them."""
+    h, model_id, ds_id = _setup(api, tiny_zip, tsv_bytes)
+    for extra, word in [({"reference_data": "/etc/passwd"}, "reference_data"),
+                        ({"judges": [{"name": "model", "model": "/srv/m"}]}, "model judge"),
+                        ({"judges": ["/tmp/judge.json"]}, "not 'auto', 'vader'"),
+                        ({"judges": [{"name": "oracle"}]}, "valid judges: lexicon, model, nli")]:
+        r = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id, **extra}, headers=h)
+        assert r.status_code == 422 and word in r.json()["error"]["message"], (extra, r.text)
+    r = api.client.post("/v1/audits", json={"model_id": model_id, "dataset_id": ds_id, "judges": [
+        "vader", {"name": "lexicon", "words": {"LABEL_0": ["bad"]}}]}, headers=h)
+    assert r.status_code == 202 and r.json()["verdict"] is None

@@ -114,3 +114,24 @@ def test_embedded_worker_gives_an_audit_back_on_shutdown(tmp_path: Path, sqlite_
         assert row.lease_owner is None and row.status == "queued"
     assert EmbeddedWorker(ctx).run_once() == "done"  # the next worker resumes it at once
     assert api.client.get(f"/v1/audits/{aid}", headers=h).json()["status"] == "succeeded"
+
+
+def test_the_verdict_is_persisted_and_served(tmp_path: Path, sqlite_url: str, tiny_zip: bytes) -> None:
+    """GET /v1/audits/{id} returns the triggers stage's verdict once the worker stored the stage."""
+    api, ctx, h, model_id, ds_id, _ = _queued_clean_eval_audit(tmp_path, sqlite_url, tiny_zip)
+    aid = api.client.post("/v1/audits", json={
+        "model_id": model_id, "dataset_id": ds_id, "stages": ["triggers"], "mining_examples": 6,
+        "eval_examples": 12, "importance_examples": 6, "steps": 2, "triggers": 2, "seed": 3,
+        "judges": [{"name": "lexicon", "words": {"LABEL_0": ["bad"], "LABEL_1": ["good"]}}]},
+        headers=h).json()["id"]
+    assert api.client.get(f"/v1/audits/{aid}", headers=h).json()["verdict"] is None  # not run yet
+    with ctx.sessions() as s:
+        token = s.get(Audit, aid).run_token
+    assert execute_stage(ctx, aid, "triggers", token) == "done"
+    verdict = api.client.get(f"/v1/audits/{aid}", headers=h).json()["verdict"]
+    with ctx.sessions() as s:
+        stored = s.scalar(select(StageResult).where(StageResult.audit_id == aid)).result
+    assert verdict == stored["result"]["verdict"]
+    assert set(verdict["counts"]) == {"label-bearing", "spurious", "counter-evidence"}
+    assert verdict["headline"] and len(verdict["per_class"]) == 2
+    assert verdict["evidence"]["judges"][0]["name"] == "lexicon"

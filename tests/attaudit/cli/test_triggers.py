@@ -94,3 +94,55 @@ def test_attack_needs_gold_labels(planted_model_dir, files, tmp_path):
     assert proc.returncode == 2 and "gold label" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o.json").exists()
+
+
+
+def test_mining_at_default_settings_works_on_a_saturated_model(saturated_model_dir, files, tmp_path):
+    """p ~ 0.999: absolute attributions are tiny; the default relative threshold (a fraction of
+    each example's |F(A)-F(0)|) still yields the planted pair as the top trigger."""
+    import torch
+
+    from attacks.batched_forward import batched_logits
+    from attribution.model_loading import load_classifier
+
+    loaded = load_classifier(saturated_model_dir)
+    texts = [e.text for e in make_examples(40, 50)]
+    probs = torch.softmax(batched_logits(loaded.model, loaded.tokenizer, texts), -1).max(-1).values
+    assert float(probs.median()) > 0.999  # saturated, as on a production model
+    out = tmp_path / "t.json"
+    proc = run("mine", "--model", saturated_model_dir, "--data", files["train"], "--out", out, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    top = data["triggers"][0]
+    assert sorted(top["tokens"]) == ["dog", "red"] and top["pushed_label_name"] == "planted"
+    assert top["support"] >= 8 and data["provenance"]["mining"]["threshold_mode"] == "relative"
+    # the reference code's absolute rule ranks single-example patterns of the other class first
+    proc = run("mine", "--model", saturated_model_dir, "--data", files["train"], "--out", out,
+               "--threshold-mode", "absolute", cwd=REPO)
+    if proc.returncode:
+        assert "no pattern reached the threshold" in proc.stderr
+    else:
+        absolute_top = json.loads(out.read_text())["triggers"][0]
+        assert sorted(absolute_top["tokens"]) != ["dog", "red"] or absolute_top["support"] < top["support"]
+
+
+def test_attack_with_evidence_prints_kinds_and_verdict(planted_model_dir, files, tmp_path):
+    mined = tmp_path / "t.json"
+    mined.write_text(json.dumps({"triggers": [{"tokens": ["red", "dog"], "relative_positions": [0.3, 0.6]},
+                                              {"tokens": ["cat"]}]}))
+    judge = tmp_path / "judge.json"
+    judge.write_text(json.dumps({"name": "lexicon", "words": {"planted": ["planted"], "other": ["other"]}}))
+    report = tmp_path / "attack.json"
+    proc = run("attack", "--model", planted_model_dir, "--data", files["dev"], "--triggers", mined,
+               "--json", report, "--reference-data", files["train"], "--judge", judge, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(report.read_text())
+    red = res["findings"][0]
+    assert red["kind"] == "spurious" and red["pushes_toward"] == "planted"
+    assert res["verdict"]["per_class"][0]["vulnerable"] and "spurious" in proc.stdout
+    assert res["verdict"]["evidence"]["association"]["num_examples"] == 60
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "oracle"}))
+    proc = run("attack", "--model", planted_model_dir, "--data", files["dev"], "--triggers", mined,
+               "--json", report, "--judge", bad, cwd=REPO)
+    assert proc.returncode == 2 and "valid: lexicon, model, nli" in proc.stderr

@@ -37,10 +37,12 @@ MESSAGE = (
     "(its taggers are downloaded from the Hugging Face hub on first use)."
 )
 PTH_NAME = "attaudit_flair_shim.pth"
-# a .pth "import" line runs at interpreter start-up: it must stay silent where attaudit is absent
-PTH_LINE = ("import importlib.util as _u; _u.find_spec('attacks') and "
-            "_u.find_spec('attacks.flair_shim') and "
-            "__import__('attacks.flair_shim').flair_shim.register()\n")
+# The .pth file loads a standalone copy of this module (``attaudit_flair_shim``) at interpreter
+# start-up, not the ``attacks`` package: a process that never uses TextAttack (the API) must not
+# import attaudit's science. The line stays silent where the copy is absent.
+SHIM_MODULE = "attaudit_flair_shim"
+PTH_LINE = (f"import importlib.util as _u; _u.find_spec('{SHIM_MODULE}') and "
+            f"__import__('{SHIM_MODULE}').register()\n")
 
 
 class FlairUnavailable(ImportError):
@@ -109,7 +111,7 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 def register() -> None:
     """Append the fallback finder once (after the real finders: real flair always wins)."""
-    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+    if not any(type(f).__name__ == "_Finder" and hasattr(f, "names") for f in sys.meta_path):
         sys.meta_path.append(_Finder())
 
 
@@ -124,7 +126,9 @@ def install_pth(site_packages: str | Path | None = None) -> Path:
     """Write ``attaudit_flair_shim.pth`` so TextAttack's own CLI gets the fallback too."""
     import sysconfig
 
-    target = Path(site_packages or sysconfig.get_paths()["purelib"]) / PTH_NAME
+    root = Path(site_packages or sysconfig.get_paths()["purelib"])
+    (root / f"{SHIM_MODULE}.py").write_text(Path(__file__).read_text(encoding="utf-8"), encoding="utf-8")
+    target = root / PTH_NAME
     target.write_text(PTH_LINE)
     return target
 

@@ -119,8 +119,9 @@ def clean_eval(results: dict) -> str:
 
 def default_layer(example: dict) -> int:
     """The layer the heatmap opens on: below the top layer (where only the [CLS] row is non-zero,
-    so the map looks empty), the one with the largest total |attribution| (head-summed)."""
-    mats = example["scores_head_summed"]  # (L, T, T)
+    so the map looks empty), the one with the largest total |attribution| (head-summed) among the
+    heatmap's tokens (the ones with the most attribution mass)."""
+    mats = example["heatmap"]["head_summed"]  # (L, k, k)
     layers = len(mats)
     if layers < 2:
         return 0

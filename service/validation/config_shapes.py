@@ -23,7 +23,7 @@ from service.validation.limits import UploadLimits
 from service.validation.safetensors_header import TensorInfo
 
 FLOAT_DTYPES = {"F32", "F16", "BF16"}
-_LAYER = re.compile(r"(?:^|\.)layer\.(\d+)\.")
+_LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")  # BERT family "layer.N.", ModernBERT "layers.N."
 # Activations held for one example at full length during an audit pass, in float32 values:
 # attention probabilities (heads x positions^2) and two feed-forward-sized buffers per layer, x2
 # for the gradients integrated gradients keeps. An order of magnitude, not a measurement.
@@ -107,25 +107,37 @@ def reconcile(config: dict, model_type: str, labels: list[str], tensors: list[Te
         if t.name.endswith((".weight", ".bias")) and t.dtype not in FLOAT_DTYPES:
             raise UploadRejected("config_mismatch", f"tensor {t.name!r} has dtype {t.dtype}; weights must be one of {sorted(FLOAT_DTYPES)}")
     e, h = dims.embedding, dims.hidden
-    word = _one(by_name, "embeddings.word_embeddings.weight")
+    word = _one(by_name, "embeddings.word_embeddings.weight", "embeddings.tok_embeddings.weight")
     if word.shape != (dims.vocab, e):
         raise _mismatch("a word-embedding table (vocab_size x embedding size)", word.name, word.shape, (dims.vocab, e))
-    pos = _one(by_name, "embeddings.position_embeddings.weight")
-    if pos.shape != (dims.positions, e):
+    # ModernBERT (rotary) and DeBERTa-v3 (relative positions, position_biased_input false) have
+    # no absolute position table; every other supported architecture must have one.
+    relative = model_type == "modernbert" or (model_type == "deberta-v2"
+                                              and not config.get("position_biased_input", True))
+    pos = _one(by_name, "embeddings.position_embeddings.weight", required=not relative)
+    if pos is not None and pos.shape != (dims.positions, e):
         raise _mismatch("a position-embedding table (max_position_embeddings x embedding size)", pos.name, pos.shape, (dims.positions, e))
     found = sorted({int(m.group(1)) for n in by_name if (m := _LAYER.search(n))})
     if found != list(range(dims.layers)):
         shown = f"{found[:3]}...{found[-1:]}" if len(found) > 6 else str(found)
         raise UploadRejected("config_mismatch", f"config.json declares {dims.layers} layers but the weights hold layers {shown}")
     for i in range(dims.layers):
-        q = _one(by_name, f"layer.{i}.attention.self.query.weight", f"layer.{i}.attention.q_lin.weight")
-        if q.shape != (h, h):
-            raise _mismatch("query projections (hidden x hidden)", q.name, q.shape, (h, h))
-        ffn = _one(by_name, f"layer.{i}.intermediate.dense.weight", f"layer.{i}.ffn.lin1.weight")
-        if ffn.shape != (dims.intermediate, h):
-            raise _mismatch("feed-forward layers (intermediate x hidden)", ffn.name, ffn.shape, (dims.intermediate, h))
+        if model_type == "modernbert":  # fused Q/K/V and a gated (GLU) feed-forward input
+            q = _one(by_name, f"layers.{i}.attn.Wqkv.weight")
+            q_shape, ffn = (3 * h, h), _one(by_name, f"layers.{i}.mlp.Wi.weight")
+            ffn_shape = (2 * dims.intermediate, h)
+        else:
+            q = _one(by_name, f"layer.{i}.attention.self.query.weight", f"layer.{i}.attention.q_lin.weight",
+                     f"layer.{i}.attention.self.query_proj.weight")
+            q_shape = (h, h)
+            ffn = _one(by_name, f"layer.{i}.intermediate.dense.weight", f"layer.{i}.ffn.lin1.weight")
+            ffn_shape = (dims.intermediate, h)
+        if q.shape != q_shape:
+            raise _mismatch("query projections", q.name, q.shape, q_shape)
+        if ffn.shape != ffn_shape:
+            raise _mismatch("feed-forward layers", ffn.name, ffn.shape, ffn_shape)
     head = _one(by_name, "classifier.out_proj.weight", required=False) or _one(by_name, "classifier.weight")
-    assert head is not None and word is not None and pos is not None  # required=True raised otherwise
+    assert head is not None and word is not None  # required=True raised otherwise
     if head.shape != (dims.labels, h):
         raise _mismatch(f"a classifier over {dims.labels} labels (labels x hidden)", head.name, head.shape, (dims.labels, h))
     return dims

@@ -27,4 +27,4 @@ def test_api_and_dispatch_import_without_torch(tmp_path: Path) -> None:
                          text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stdout
-    assert int(out.stdout.split("ROUTES")[1]) == 11  # every /v1 path
+    assert int(out.stdout.split("ROUTES")[1]) == 12  # every /v1 path

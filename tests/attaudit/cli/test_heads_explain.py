@@ -57,7 +57,7 @@ def test_explain_end_to_end(tiny_bert_dir, tsv, tmp_path):
 
 @pytest.mark.parametrize("content, extra, message", [
     ("sentence\tlabel\n", [], "no rows"),
-    ("sentence\tlabel\nthe movie\t0\n", ["--text-column", "review"], "no text column 'review'"),
+    ("sentence\tlabel\nthe movie\t0\n", ["--text-column", "review"], "text_column 'review' is not a column"),
     ("sentence\tlabel\nthe movie\tawesome\n", [], "awesome"),
 ])
 @pytest.mark.parametrize("command", ["heads", "explain"])

@@ -49,13 +49,13 @@ def test_heatmap_opens_below_the_top_layer_and_says_why():
     results = sample_results(layers=3)
     ex = results["stages"]["attribution"]["examples"][0]
     for layer in range(3):  # layer 0 carries the most attribution below the top
-        for row in ex["scores_head_summed"][layer]:
+        for row in ex["heatmap"]["head_summed"][layer]:
             row[:] = [5.0 if layer == 0 else 0.01] * len(row)
     html = _section(render_html(results), "attribution")
     assert '<option value="0" selected>layer 0</option>' in html
     assert '<option value="2">layer 2 (top: [CLS] row only)</option>' in html
     assert "only the [CLS] row can be non-zero" in html
-    ex["scores_head_summed"][1] = [[9.0] * len(r) for r in ex["scores_head_summed"][1]]
+    ex["heatmap"]["head_summed"][1] = [[9.0] * len(r) for r in ex["heatmap"]["head_summed"][1]]
     assert '<option value="1" selected>' in render_html(results)
 
 

@@ -48,6 +48,18 @@ def test_a_tokenizer_panic_fails_its_audit_not_the_worker(kind: str, tmp_path: P
     ctx = WorkerContext.from_settings(api.settings)
     mallory, alice = api.key("mallory"), api.key("alice")
     bad_dir = build(tiny_bert_dir, tmp_path / f"panics-at-{kind}", kind)
+    if kind == "text":  # precondition: the tokenizer as transformers loads it panics on the text
+        from transformers import AutoTokenizer
+
+        from tests.workers.panicky import TRIGGER
+
+        try:
+            AutoTokenizer.from_pretrained(bad_dir)(f"{TRIGGER} the film was good")
+        except BaseException:  # noqa: BLE001 - the Rust panic this test needs
+            pass
+        else:
+            pytest.skip("this transformers version rebuilds the tokenizer without its panicking "
+                        "normalizer (transformers 5); the transformers 4 run covers the case")
     # placed as if uploaded before the upload-time tokenizer check existed (or past it)
     bad = place_model(api.app.state.sessions, api.app.state.store, _tenant_id(api, "mallory"), bad_dir)
     data = trigger_rows(48) if kind == "text" else sst_like_tsv(48)

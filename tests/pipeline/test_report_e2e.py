@@ -23,8 +23,12 @@ def test_pipeline_report_twin_and_browser(finished_audit, tmp_path):
     lead = ["verdict"] if (twin["stages"].get("triggers") or {}).get("verdict") else []
     assert got["sections"] == lead + ["summary", "clean", "attribution", "heads", "triggers", "explainers",
                                       "counterfactual", "metadata"]
-    not_run = set(twin["metadata"]["stages_not_run"])
-    assert set(got["not_run"]) == not_run  # every missing stage says so, no other section does
+    from common.registries import OPT_IN_STAGES
+
+    # every missing stage says so, except an opt-in stage nobody selected (it gets no section)
+    not_run = {s for s in twin["metadata"]["stages_not_run"]
+               if s not in OPT_IN_STAGES or s in twin["metadata"]["stages_selected"]}
+    assert set(got["not_run"]) == not_run
     if "attribution" in twin["stages"]:
         ex = twin["stages"]["attribution"]["examples"]
         for (i, _layer, _head), cells in got["heatmap_cells"].items():

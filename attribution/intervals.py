@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-Z95 = 1.959963984540054
+from common import intervals
+from common.intervals import Z95
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -18,11 +19,7 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
         raise ValueError(f"wilson: need 0 <= successes <= n, got {successes}/{n}")
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return intervals.wilson(successes, n, z)
 
 
 def rate(successes: int, n: int) -> dict[str, float | int | None]:

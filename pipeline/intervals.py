@@ -10,19 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-Z95 = 1.959963984540054
+from common import intervals
+from common.intervals import Z95
+
 FEW_EXAMPLES = 30  # below this the report warns that a figure rests on few examples
 
 
 def wilson(k: int, n: int, z: float = Z95) -> list[float] | None:
     """Wilson score interval [low, high] for k successes of n (None when n == 0)."""
-    if n <= 0:
-        return None
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return [max(0.0, centre - half), min(1.0, centre + half)]
+    return None if n <= 0 else list(intervals.wilson(k, n, z))
 
 
 def mean_interval(values: Sequence[float]) -> list[float] | None:

@@ -26,6 +26,7 @@ comes from this module (the stop-word list) and Debian's WordNet files: nothing 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -154,6 +155,11 @@ def import_textattack():
     register()
     configure_offline_nltk()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # TextAttack's import runs logging.config.dictConfig without disable_existing_loggers=False,
+    # which silences every logger created before it (in a Celery worker: the task-outcome log
+    # of every later task). Keep the host's loggers as they were.
+    existing = {name: lg.disabled for name, lg in logging.root.manager.loggerDict.items()
+                if isinstance(lg, logging.Logger)}
     try:
         import textattack
     except ModuleNotFoundError as exc:
@@ -164,6 +170,9 @@ def import_textattack():
             "(--no-deps: it declares flair, which pins transformers<5; attaudit already depends "
             "on its other requirements) or scripts/setup.sh"
         ) from exc
+    finally:
+        for name, disabled in existing.items():
+            logging.getLogger(name).disabled = disabled
     return textattack
 
 

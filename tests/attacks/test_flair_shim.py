@@ -58,3 +58,19 @@ def test_real_flair_wins_when_installed():
         pytest.skip("flair not installed (transformers 5.x environment)")
     out = _run(hide=False)
     assert "stand-in False" in out
+
+
+def test_importing_textattack_leaves_the_hosts_loggers_enabled() -> None:
+    """TextAttack's import-time dictConfig disables every existing logger; a Celery worker then
+    stops logging task outcomes after its first audit. import_textattack keeps them as they were."""
+    code = (
+        "import logging\n"
+        "host = logging.getLogger('celery.app.trace')\n"
+        "muted = logging.getLogger('already.muted'); muted.disabled = True\n"
+        "from attacks.textattack_offline import import_textattack\n"
+        "import_textattack()\n"
+        "print(host.disabled, muted.disabled)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2], check=True)
+    assert out.stdout.split()[-2:] == ["False", "True"], out.stdout + out.stderr

@@ -13,12 +13,14 @@ from infra.settings import Settings
 
 
 class Dispatcher(Protocol):
-    def enqueue(self, audit_id: str, stages: list[str], token: str) -> None: ...
+    def enqueue(self, audit_id: str, stages: list[str], token: str,
+                time_budget_s: float | None = None) -> None: ...
     def ping(self) -> bool | None: ...
 
 
 class EmbeddedDispatcher:
-    def enqueue(self, audit_id: str, stages: list[str], token: str) -> None:
+    def enqueue(self, audit_id: str, stages: list[str], token: str,
+                time_budget_s: float | None = None) -> None:
         return None  # the embedded worker polls the database
 
     def ping(self) -> bool | None:
@@ -32,10 +34,11 @@ class CeleryDispatcher:
         self.settings = settings
         self.app = make_celery(settings)
 
-    def enqueue(self, audit_id: str, stages: list[str], token: str) -> None:
+    def enqueue(self, audit_id: str, stages: list[str], token: str,
+                time_budget_s: float | None = None) -> None:
         from jobs.dispatch import send_audit_chain
 
-        send_audit_chain(self.app, self.settings, audit_id, stages, token)
+        send_audit_chain(self.app, self.settings, audit_id, stages, token, time_budget_s)
 
     def ping(self) -> bool | None:
         try:

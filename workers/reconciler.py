@@ -21,7 +21,7 @@ from workers.context import WorkerContext
 from workers.execution import finish, remaining_stages
 
 log = logging.getLogger(__name__)
-Enqueue = Callable[[str, list[str], str], None]
+Enqueue = Callable[[str, list[str], str, "float | None"], None]  # id, stages, token, time budget
 # (audit id, run token) pairs with a message still waiting in the broker, or None when the
 # broker cannot be inspected (then waiting longer than the grace period counts as lost).
 Waiting = Callable[[], "set[tuple[str, str]] | None"]
@@ -66,7 +66,7 @@ def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = N
     held = waiting() if waiting is not None else None
     for audit_id, token in find_orphans(ctx, grace_s=grace_s):
         with ctx.sessions() as s:
-            row = s.execute(select(Audit.cancel_requested, Audit.lease_until)
+            row = s.execute(select(Audit.cancel_requested, Audit.lease_until, Audit.config)
                             .where(Audit.id == audit_id)).one()
         cancel = row[0]
         if held is not None and row[1] is None and (audit_id, token) in held:
@@ -79,7 +79,7 @@ def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = N
             continue
         stages = remaining_stages(ctx, audit_id)
         log.info("reconciler: re-enqueue audit %s (%d stages left)", audit_id, len(stages))
-        enqueue(audit_id, stages, new)
+        enqueue(audit_id, stages, new, (row[2] or {}).get("time_budget_s"))
         done.append(audit_id)
     return done
 

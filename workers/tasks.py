@@ -7,7 +7,8 @@ and the chain stops.
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from workers.context import default_context
@@ -34,7 +35,28 @@ def _stop_chain_unless_ok(task, outcome: str) -> str:  # noqa: ANN001
     return outcome
 
 
-@shared_task(name="attaudit.stage", **_COMMON)
+class StageTask(Task):
+    """A stage task whose hard time limit (``jobs.dispatch.stage_time_limit``) fails the audit.
+
+    Celery calls ``on_failure`` in the worker's main process after it killed the pool process
+    that ran past the limit (a stage stuck in native code never reaches a progress tick); the
+    audit ends ``failed`` with a sentence instead of waiting for its lease to expire and being
+    re-sent into the same hang."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        if not isinstance(exc, TimeLimitExceeded) or len(args) < 2:
+            return
+        from workers.execution import finish
+
+        audit_id, stage = args[0], args[1]
+        limit = float(exc.args[0]) if exc.args else float("nan")
+        finish(default_context(), audit_id, "failed",
+               f"stage {stage} ran past the audit's time budget plus its grace ({limit:g} s in all) "
+               "without reaching a progress check; its process was stopped. Raise time_budget_s, "
+               "select fewer stages or use fewer examples")
+
+
+@shared_task(name="attaudit.stage", base=StageTask, **_COMMON)
 def run_stage(self, audit_id: str, stage: str, token: str) -> str:  # noqa: ANN001
     ctx = default_context()
     outcome = execute_stage(ctx, audit_id, stage, token)

@@ -7,23 +7,25 @@ found by the reconciler (the database is the source of truth) and completes.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from infra.db.models import Audit, StageResult, new_id
+from infra.db.models import Audit, StageResult, Tenant, new_id
 from infra.db.session import session_factory
 from tests.service.conftest import sst_like_tsv, zip_dir
 from tests.workers.conftest import base_env, cli, free_port, spawn, stop, wait_healthy, wait_status
 
 
-@pytest.fixture
-def celery_stack(tmp_path: Path, pg_url: str, redis_url: str, queue_prefix: str):  # noqa: ANN201
+@contextmanager
+def running_stack(tmp_path: Path, pg_url: str, redis_url: str, queue_prefix: str, **extra: str):  # noqa: ANN201
+    """uvicorn + one real Celery worker on Redis/PostgreSQL; yields (client, pg_url, worker log)."""
     env = base_env(tmp_path, pg_url, redis_url, ATTAUDIT_QUEUE_PREFIX=queue_prefix,
                    ATTAUDIT_RECONCILE_INTERVAL_SECONDS="1", ATTAUDIT_QUEUED_GRACE_SECONDS="4",
-                   ATTAUDIT_LEASE_SECONDS="10")
+                   ATTAUDIT_LEASE_SECONDS="10", **extra)
     up = cli(["db", "upgrade"], env)
     assert up.returncode == 0, up.stderr
     keys = cli(["keys", "create", "--tenant", "acme"], env)
@@ -42,6 +44,12 @@ def celery_stack(tmp_path: Path, pg_url: str, redis_url: str, queue_prefix: str)
     finally:
         stop(worker)
         stop(api)
+
+
+@pytest.fixture
+def celery_stack(tmp_path: Path, pg_url: str, redis_url: str, queue_prefix: str):  # noqa: ANN201
+    with running_stack(tmp_path, pg_url, redis_url, queue_prefix) as stack:
+        yield stack
 
 
 BIG_ROWS = 120_000  # a dataset whose clean evaluation runs long enough to be cancelled
@@ -119,3 +127,35 @@ def test_celery_path_end_to_end(celery_stack, tiny_bert_dir: Path) -> None:  # n
     assert done["status"] == "succeeded"
     with session_factory(db)() as s:
         assert s.get(Audit, lost.id).run_token != old_token  # re-enqueued under a fresh token
+
+
+@pytest.mark.slow
+def test_a_stage_stuck_in_native_code_is_stopped_by_the_hard_time_limit(
+        tmp_path: Path, pg_url: str, redis_url: str, queue_prefix: str, tiny_bert_dir: Path) -> None:
+    """The Celery path's counterpart of the supervisor test: time_budget_s=15, grace 3 s, a stage
+    inside one long batch of tokenizer calls (no progress tick). Celery's hard limit kills the pool
+    process, the audit fails with the sentence (not a lease expiry and a re-send into the same
+    hang), and the worker runs the next audit."""
+    from infra.settings import Settings
+    from infra.storage import ArtifactStore
+    from tests.workers.panicky import build, slow_rows
+    from tests.workers.placing import place_model
+
+    with running_stack(tmp_path, pg_url, redis_url, queue_prefix, ATTAUDIT_BUDGET_GRACE_SECONDS="3") as (c, url, log):
+        sessions = session_factory(url)
+        with sessions() as s:
+            tenant = s.scalar(select(Tenant.id).where(Tenant.name == "acme"))
+        store = ArtifactStore(Settings(database_url=url, storage_dir=str(tmp_path / "storage")).storage_path)
+        slow = place_model(sessions, store, tenant, build(tiny_bert_dir, tmp_path / "slow", "slow"))
+        ds = c.post("/v1/datasets", files={"file": ("d.tsv", slow_rows(96))})
+        assert ds.status_code == 201, ds.text
+        r = c.post("/v1/audits", json={"model_id": slow, "dataset_id": ds.json()["id"],
+                                       "stages": ["clean_eval"], "time_budget_s": 15})
+        assert r.status_code == 202, r.text
+        state = wait_status(c, r.json()["id"], ("failed", "succeeded"), timeout=180)
+        assert state["status"] == "failed", state
+        assert "time budget plus its grace (18 s in all)" in state["error"], state["error"]
+        assert "Hard time limit" in log.read_text()
+        good_model, good_ds = _upload(c, tiny_bert_dir)
+        ok = c.post("/v1/audits", json={"model_id": good_model, "dataset_id": good_ds, "stages": ["clean_eval"]})
+        assert wait_status(c, ok.json()["id"], ("failed", "succeeded"), timeout=180)["status"] == "succeeded"

@@ -149,6 +149,8 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def main() -> None:
+    from bench.minilm_checkpoint import add_model_args, load_bench_model
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=32, help="SST-2 dev rows (from the top)")
     ap.add_argument("--n-imdb", type=int, default=16, help="IMDB sample rows (seeded shuffle)")
@@ -166,22 +168,16 @@ def main() -> None:
     ap.add_argument("--adversarial-model", type=int, default=0, metavar="STEPS",
                     help="also fine-tune a copy's query/key weights against the original attention for "
                          "STEPS steps (Wiegreffe and Pinter 2019; a training run, off by default)")
-    ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    add_model_args(ap)
     args = ap.parse_args()
 
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     from attribution.data import load_examples
-    from attribution.model_loading import load_classifier
-    from bench.minilm_checkpoint import SST2, minilm_checkpoint
+    from bench.minilm_checkpoint import SST2
 
     t0 = time.perf_counter()
-    ckpt = args.model or minilm_checkpoint()
-    loaded = load_classifier(ckpt)
+    ckpt, loaded = load_bench_model(args)
     print(f"model {ckpt} ({loaded.num_layers} layers x {loaded.num_heads} heads), "
           f"{torch.get_num_threads()} threads")
     sst2 = load_examples(SST2 / "dev.tsv", limit=max(args.n, args.n_uniform))

@@ -25,28 +25,24 @@ def _f(x: float | None, width: int, digits: int) -> str:
 
 
 def main() -> None:
+    from bench.minilm_checkpoint import add_model_args, load_bench_model
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=40, help="SST-2 dev rows to explain (from the top)")
     ap.add_argument("--methods", default="attention,rollout,grad_attention,lrp,integrated_gradients,grad_input,attattr")
     ap.add_argument("--removal", default="mask", choices=["mask", "pad"])
-    ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    add_model_args(ap)
     args = ap.parse_args()
 
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     from attribution.data import load_examples
     from attribution.explainers import get_explainer
     from attribution.faithfulness import FaithfulnessEvaluator, tau_between
-    from attribution.model_loading import load_classifier
-    from bench.minilm_checkpoint import SST2, minilm_checkpoint
+    from bench.minilm_checkpoint import SST2
 
     t0 = time.perf_counter()
-    ckpt = args.model or minilm_checkpoint()
-    loaded = load_classifier(ckpt)
+    ckpt, loaded = load_bench_model(args)
     examples = load_examples(SST2 / "dev.tsv", limit=args.n)
     methods = args.methods.split(",")
     explanations, seconds = {}, {}

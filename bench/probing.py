@@ -63,28 +63,23 @@ def plot(report: dict, noop: dict, path: Path) -> None:
 
 
 def main() -> None:
+    from bench.minilm_checkpoint import add_model_args, load_bench_model
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=600, help="SST-2 dev rows probed")
     ap.add_argument("--noop-examples", type=int, default=64, help="rows for the no-op check")
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--model", type=Path, help="classifier directory (default: fine-tuned MiniLM)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    add_model_args(ap)
     args = ap.parse_args()
 
-    import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     from attribution.attention_noop import noop_check
     from attribution.data import load_examples
-    from attribution.model_loading import load_classifier
     from attribution.probing import LayerProber
-    from bench.minilm_checkpoint import SST2, minilm_checkpoint
+    from bench.minilm_checkpoint import SST2
 
     t0 = time.perf_counter()
-    ckpt = args.model or minilm_checkpoint()
-    loaded = load_classifier(ckpt)
+    ckpt, loaded = load_bench_model(args)
     dev = load_examples(SST2 / "dev.tsv")[: args.examples]
     report = LayerProber(loaded.model, loaded.tokenizer, loaded.labels).probe(dev, folds=args.folds)
     t = time.perf_counter()

@@ -72,7 +72,6 @@ def main() -> None:
     add_model_args(ap)
     args = ap.parse_args()
 
-
     from attribution.attention_noop import noop_check
     from attribution.data import load_examples
     from attribution.probing import LayerProber

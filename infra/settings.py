@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     def cpu_queue(self) -> str:
         return f"{self.queue_prefix}cpu"
 
+    def audit_time_budget(self, config: dict | None) -> float:
+        """An audit's wall-clock budget: its config's ``time_budget_s``, else the service default
+        (every audit has one). The pipeline's ticks, the supervisor and Celery's hard limit all
+        read it here."""
+        own = (config or {}).get("time_budget_s")
+        return float(own) if own else float(self.default_time_budget_s)
+
     @property
     def storage_path(self) -> Path:
         assert self.storage_dir is not None  # filled by the validator

@@ -14,18 +14,18 @@ from celery import Celery, chain
 from infra.settings import Settings
 
 
-def stage_time_limit(settings: Settings, time_budget_s: float | None) -> float:
-    """The hard ceiling of one stage task: the audit's whole time budget (else the service
-    default) plus the grace. The pipeline's progress ticks enforce the budget itself; this
+def stage_time_limit(settings: Settings, config: dict | None) -> float:
+    """The hard ceiling of one stage task: the audit's whole time budget
+    (``Settings.audit_time_budget``) plus the grace. The pipeline's progress ticks enforce the budget itself; this
     catches a stage that never ticks (stuck in native code): Celery kills the pool process and
     ``workers.tasks`` fails the audit with a sentence (the supervisor does this for the
     embedded worker)."""
-    return float(time_budget_s or settings.default_time_budget_s) + settings.budget_grace_seconds
+    return settings.audit_time_budget(config) + settings.budget_grace_seconds
 
 
 def send_audit_chain(app: Celery, settings: Settings, audit_id: str, stages: list[str],
-                     token: str, time_budget_s: float | None = None) -> None:
-    limit = stage_time_limit(settings, time_budget_s)
+                     token: str, config: dict | None = None) -> None:
+    limit = stage_time_limit(settings, config)
     steps = [app.signature("attaudit.stage", args=(audit_id, stage, token), immutable=True,
                            queue=settings.gpu_queue, time_limit=limit) for stage in stages]
     steps.append(app.signature("attaudit.report", args=(audit_id, token), immutable=True,

@@ -14,13 +14,13 @@ from infra.settings import Settings
 
 class Dispatcher(Protocol):
     def enqueue(self, audit_id: str, stages: list[str], token: str,
-                time_budget_s: float | None = None) -> None: ...
+                config: dict | None = None) -> None: ...
     def ping(self) -> bool | None: ...
 
 
 class EmbeddedDispatcher:
     def enqueue(self, audit_id: str, stages: list[str], token: str,
-                time_budget_s: float | None = None) -> None:
+                config: dict | None = None) -> None:
         return None  # the embedded worker polls the database
 
     def ping(self) -> bool | None:
@@ -35,10 +35,10 @@ class CeleryDispatcher:
         self.app = make_celery(settings)
 
     def enqueue(self, audit_id: str, stages: list[str], token: str,
-                time_budget_s: float | None = None) -> None:
+                config: dict | None = None) -> None:
         from jobs.dispatch import send_audit_chain
 
-        send_audit_chain(self.app, self.settings, audit_id, stages, token, time_budget_s)
+        send_audit_chain(self.app, self.settings, audit_id, stages, token, config)
 
     def ping(self) -> bool | None:
         try:

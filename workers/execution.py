@@ -92,9 +92,8 @@ def _with_budgets(ctx: WorkerContext, audit: Audit, hb: Heartbeat):  # noqa: ANN
 
 
 def time_budget(ctx: WorkerContext, audit: Audit) -> float:
-    """The audit's own ``time_budget_s``, else the service default (every audit has one)."""
-    own = (audit.config or {}).get("time_budget_s")
-    return float(own) if own else float(ctx.settings.default_time_budget_s)
+    """The audit's own ``time_budget_s``, else the service default (``Settings.audit_time_budget``)."""
+    return ctx.settings.audit_time_budget(audit.config)
 
 
 def _load(ctx: WorkerContext, audit_id: str, token: str) -> tuple[Audit, ModelRow, DatasetRow] | str:

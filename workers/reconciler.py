@@ -21,7 +21,7 @@ from workers.context import WorkerContext
 from workers.execution import finish, remaining_stages
 
 log = logging.getLogger(__name__)
-Enqueue = Callable[[str, list[str], str, "float | None"], None]  # id, stages, token, time budget
+Enqueue = Callable[[str, list[str], str, "dict | None"], None]  # id, stages, token, audit config
 # (audit id, run token) pairs with a message still waiting in the broker, or None when the
 # broker cannot be inspected (then waiting longer than the grace period counts as lost).
 Waiting = Callable[[], "set[tuple[str, str]] | None"]
@@ -79,7 +79,7 @@ def reconcile(ctx: WorkerContext, enqueue: Enqueue, *, grace_s: float | None = N
             continue
         stages = remaining_stages(ctx, audit_id)
         log.info("reconciler: re-enqueue audit %s (%d stages left)", audit_id, len(stages))
-        enqueue(audit_id, stages, new, (row[2] or {}).get("time_budget_s"))
+        enqueue(audit_id, stages, new, row[2])
         done.append(audit_id)
     return done
 

@@ -121,8 +121,8 @@ def _worker(args: argparse.Namespace) -> int:
         print(f"attaudit worker: first heartbeat failed: {exc}", file=sys.stderr)
     liveness.start_beating(ctx, "celery", stop)
     if not args.no_reconciler:
-        def enqueue(a: str, s: list[str], t: str, budget: float | None = None) -> None:
-            send_audit_chain(app, settings, a, s, t, budget)
+        def enqueue(a: str, s: list[str], t: str, config: dict | None = None) -> None:
+            send_audit_chain(app, settings, a, s, t, config)
 
         # One pass here, before Celery forks its pool: the thread must not be importing modules
         # at fork time, or the child inherits a held import lock and hangs forever (seen in

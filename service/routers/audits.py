@@ -95,8 +95,7 @@ def create_audit(body: AuditCreate, request: Request, tenant: CurrentTenant,
     session.add(audit)
     session.commit()
     try:  # enqueue only after the commit; if the broker is down the reconciler re-sends it
-        request.app.state.dispatcher.enqueue(audit.id, list(audit.stages), audit.run_token,
-                                             config.get("time_budget_s"))
+        request.app.state.dispatcher.enqueue(audit.id, list(audit.stages), audit.run_token, config)
     except Exception as exc:  # noqa: BLE001
         log.warning("enqueue of audit %s failed (%s); the reconciler will retry", audit.id, exc)
     return audit

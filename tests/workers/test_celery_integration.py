@@ -136,7 +136,6 @@ def test_a_stage_stuck_in_native_code_is_stopped_by_the_hard_time_limit(
     inside one long batch of tokenizer calls (no progress tick). Celery's hard limit kills the pool
     process, the audit fails with the sentence (not a lease expiry and a re-send into the same
     hang), and the worker runs the next audit."""
-    from infra.settings import Settings
     from infra.storage import ArtifactStore
     from tests.workers.panicky import build, slow_rows
     from tests.workers.placing import place_model
@@ -145,9 +144,10 @@ def test_a_stage_stuck_in_native_code_is_stopped_by_the_hard_time_limit(
         sessions = session_factory(url)
         with sessions() as s:
             tenant = s.scalar(select(Tenant.id).where(Tenant.name == "acme"))
-        store = ArtifactStore(Settings(database_url=url, storage_dir=str(tmp_path / "storage")).storage_path)
-        slow = place_model(sessions, store, tenant, build(tiny_bert_dir, tmp_path / "slow", "slow"))
-        ds = c.post("/v1/datasets", files={"file": ("d.tsv", slow_rows(96))})
+        store = ArtifactStore(tmp_path / "storage")  # ATTAUDIT_STORAGE_DIR of the stack (base_env)
+        slow_dir = build(tiny_bert_dir, tmp_path / "slow", "slow")
+        slow = place_model(sessions, store, tenant, slow_dir)
+        ds = c.post("/v1/datasets", files={"file": ("d.tsv", slow_rows(slow_dir, 15 + 3))})
         assert ds.status_code == 201, ds.text
         r = c.post("/v1/audits", json={"model_id": slow, "dataset_id": ds.json()["id"],
                                        "stages": ["clean_eval"], "time_budget_s": 15})

@@ -168,9 +168,9 @@ def test_the_supervisor_stops_a_stage_stuck_in_native_code_past_its_budget(
     api = Api(make_settings(tmp_path, sqlite_url, budget_grace_seconds=3, worker_heartbeat_seconds=0.5))
     ctx = WorkerContext.from_settings(api.settings)
     h = api.key("acme")
-    slow = place_model(api.app.state.sessions, api.app.state.store, _tenant_id(api, "acme"),
-                       build(tiny_bert_dir, tmp_path / "slow", "slow"))
-    ds = api.upload_dataset(h, slow_rows(96)).json()["id"]
+    slow_dir = build(tiny_bert_dir, tmp_path / "slow", "slow")
+    slow = place_model(api.app.state.sessions, api.app.state.store, _tenant_id(api, "acme"), slow_dir)
+    ds = api.upload_dataset(h, slow_rows(slow_dir, 20 + 3)).json()["id"]
     stuck = _audit(api, h, slow, ds, time_budget_s=20)
     sup = Supervisor(ctx)
     try:

@@ -98,10 +98,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config._attaudit_procs_before = {p for p, _ in _descendants(os.getpid())}  # type: ignore[attr-defined]
 
 
+def _stop_own_resource_tracker() -> None:
+    """The stdlib starts one resource-tracker process per interpreter the first time a
+    multiprocessing primitive is made (the supervisor tests' spawned executors do); it lives
+    until this interpreter exits, i.e. after this check. It is pytest's own helper, not a
+    process a test left behind: stop it here (the stdlib's own shutdown step, run early)."""
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except Exception:  # noqa: BLE001 - then the check below reports it like any other
+            pass
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not Path("/proc/self/stat").exists():
         return
     before = getattr(session.config, "_attaudit_procs_before", set())
+    _stop_own_resource_tracker()
     deadline = time.monotonic() + 10  # processes told to stop get a moment to finish
     left = [p for p in _descendants(os.getpid()) if p[0] not in before]
     while left and time.monotonic() < deadline:

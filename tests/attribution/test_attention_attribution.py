@@ -200,7 +200,9 @@ def test_adaptive_tolerance_controls_the_gap(engines):
     tight = engine.attribute(EXAMPLES, gap_tolerance=1e-9)  # every pair reaches the last rung
     loose = engine.attribute(EXAMPLES, gap_tolerance=10.0)  # nothing is refined
     assert all(set(r.nodes) == {10} for r in tight) and all(set(r.nodes) == {5} for r in loose)
-    assert max(_rel_gaps(tight)) <= max(_rel_gaps(loose))
+    # never worse than the unrefined ladder; on this tiny model both can sit at float32 roundoff
+    # (~5e-6 relative), where either may come out a hair larger
+    assert max(_rel_gaps(tight)) <= max(max(_rel_gaps(loose)), 1e-5)
     one_row = engine.attribute(EXAMPLES, memory_budget_mb=1e-9)  # chunking changes nothing
     for a, b in zip(engine.attribute(EXAMPLES), one_row, strict=True):
         assert a.nodes == b.nodes
